@@ -1,0 +1,60 @@
+import type * as t from "io-ts";
+
+/** What kind of problem an issue is; stable, so that callers can map issues to their own words. */
+export type IssueCode =
+  | "missing_field"
+  | "wrong_type"
+  | "invalid_value"
+  | "unknown_field"
+  | "conflicting_fields"
+  | "duplicate"
+  | "limit_exceeded"
+  | "not_json"
+  | "too_many_issues";
+
+/** One thing wrong with an input: where (a JSON path) and what. */
+export interface CodecIssue {
+  /** Where, for example `recipient_devices["@bob:example.org"][1]`; `""` is the input itself. */
+  readonly path: string;
+  /** What is wrong, in words a widget author can act on. */
+  readonly message: string;
+  readonly code: IssueCode;
+}
+
+/** An io-ts validation error that also says which kind of issue it is. */
+export interface CodedValidationError extends t.ValidationError {
+  readonly code: IssueCode;
+}
+
+const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
+
+/** Renders an io-ts context as a JSON path: `.field`, `["@user:server"]`, `[3]`. */
+export function pathOf(context: t.Context): string {
+  let path = "";
+  // Entry 0 is the root codec itself.
+  for (let i = 1; i < context.length; i++) {
+    const entry = context[i] as t.ContextEntry;
+    const parent = (context[i - 1] as t.ContextEntry).actual;
+    if (Array.isArray(parent)) path += `[${entry.key}]`;
+    else if (IDENTIFIER.test(entry.key)) path += path === "" ? entry.key : `.${entry.key}`;
+    else path += `[${JSON.stringify(entry.key)}]`;
+  }
+  return path;
+}
+
+/** Turns io-ts errors into issues, in the order they were found. */
+export function issuesOf(errors: t.Errors): ReadonlyArray<CodecIssue> {
+  return errors.map((error) => {
+    const path = pathOf(error.context);
+    const code = (error as Partial<CodedValidationError>).code ?? "invalid_value";
+    const message = error.message ?? `invalid value at ${path === "" ? "the top level" : path}`;
+    return { path, message, code };
+  });
+}
+
+/** One line per issue, for logs and error replies. */
+export function formatIssues(issues: ReadonlyArray<CodecIssue>): string {
+  return issues
+    .map((issue) => (issue.path === "" ? issue.message : `${issue.path}: ${issue.message}`))
+    .join("; ");
+}

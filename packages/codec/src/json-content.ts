@@ -1,0 +1,157 @@
+import * as t from "io-ts";
+import { type IssueLog, childContext, isPlainObject } from "./issue-log.js";
+import type { Limits } from "./limits.js";
+
+export type JsonValue =
+  | null
+  | boolean
+  | number
+  | string
+  | ReadonlyArray<JsonValue>
+  | { readonly [key: string]: JsonValue };
+
+/** A JSON object: the shape of every Matrix event content. */
+export interface JsonObject {
+  readonly [key: string]: JsonValue;
+}
+
+/**
+ * The running state of walking one request's JSON: bytes so far against the request limit.
+ * Shared by every content of a request so that the limit holds for the whole request.
+ */
+export interface JsonWalk {
+  readonly limits: Limits;
+  readonly log: IssueLog;
+  bytes: number;
+  overBudget: boolean;
+}
+
+export function newWalk(limits: Limits, log: IssueLog): JsonWalk {
+  return { limits, log, bytes: 0, overBudget: false };
+}
+
+/** Adds bytes to the walk; reports the request as too large once, at `context`. */
+export function spend(walk: JsonWalk, bytes: number, value: unknown, context: t.Context): boolean {
+  walk.bytes += bytes;
+  if (walk.bytes <= walk.limits.maxRequestBytes) return true;
+  if (!walk.overBudget) {
+    walk.overBudget = true;
+    walk.log.add(
+      value,
+      context,
+      "limit_exceeded",
+      `the request is larger than the limit of ${walk.limits.maxRequestBytes} bytes`,
+    );
+  }
+  return false;
+}
+
+const JsonValueName = new t.Type<JsonValue>(
+  "JsonValue",
+  (u): u is JsonValue => true,
+  (u) => t.success(u as JsonValue),
+  t.identity,
+);
+
+/**
+ * Checks that `value` is a JSON object within the limits, and counts its size. The walk is
+ * bounded by the byte budget and the depth limit, so cycles and shared sub-trees end quickly.
+ */
+export function walkJsonObject(value: unknown, context: t.Context, walk: JsonWalk): boolean {
+  if (!isPlainObject(value)) {
+    walk.log.add(value, context, "wrong_type", `must be a JSON object, not ${describe(value)}`);
+    return false;
+  }
+  return walkContainer(value, 1, context, walk);
+}
+
+function walkContainer(
+  value: object,
+  depth: number,
+  context: t.Context,
+  walk: JsonWalk,
+): boolean {
+  if (depth > walk.limits.maxDepth) {
+    walk.log.add(
+      value,
+      context,
+      "limit_exceeded",
+      `nested deeper than the limit of ${walk.limits.maxDepth} levels`,
+    );
+    return false;
+  }
+  if (Array.isArray(value)) {
+    if (!spend(walk, value.length + 1, value, context)) return false;
+    for (let i = 0; i < value.length; i++) {
+      if (!walkValue(value[i], depth, context, String(i), walk)) return false;
+    }
+    return true;
+  }
+  if (!isPlainObject(value)) {
+    walk.log.add(value, context, "not_json", `${describe(value)} is not a JSON value`);
+    return false;
+  }
+  const keys = Object.keys(value);
+  if (!spend(walk, keys.length + 1, value, context)) return false;
+  for (const key of keys) {
+    walk.bytes += key.length + 3;
+    if (!walkValue(value[key], depth, context, key, walk)) return false;
+  }
+  return true;
+}
+
+function walkValue(
+  value: unknown,
+  depth: number,
+  parent: t.Context,
+  key: string,
+  walk: JsonWalk,
+): boolean {
+  switch (typeof value) {
+    case "string":
+      walk.bytes += value.length + 2;
+      return walk.bytes <= walk.limits.maxRequestBytes || spend(walk, 0, value, parent);
+    case "boolean":
+      walk.bytes += 5;
+      return true;
+    case "number":
+      if (Number.isFinite(value)) {
+        walk.bytes += String(value).length;
+        return true;
+      }
+      walk.log.add(
+        value,
+        childContext(parent, key, JsonValueName, value),
+        "not_json",
+        `${value} is not a JSON number`,
+      );
+      return false;
+    case "object":
+      if (value === null) {
+        walk.bytes += 4;
+        return true;
+      }
+      return walkContainer(value, depth + 1, childContext(parent, key, JsonValueName, value), walk);
+    default:
+      walk.log.add(
+        value,
+        childContext(parent, key, JsonValueName, value),
+        "not_json",
+        `${describe(value)} is not a JSON value`,
+      );
+      return false;
+  }
+}
+
+/** Names a value's kind for an error message. */
+export function describe(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "an array";
+  if (typeof value === "object") {
+    const tag = Object.prototype.toString.call(value).slice(8, -1);
+    return tag === "Object" ? "an object" : `a ${tag}`;
+  }
+  if (typeof value === "string") return "a string";
+  if (typeof value === "undefined") return "undefined";
+  return `a ${typeof value}`;
+}
