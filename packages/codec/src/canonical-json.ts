@@ -17,7 +17,8 @@ export function jsonEqual(a: JsonValue, b: JsonValue): boolean {
   if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
   if (Array.isArray(a)) {
     if (!Array.isArray(b) || a.length !== b.length) return false;
-    for (let i = 0; i < a.length; i++) if (!jsonEqual(a[i] as JsonValue, b[i] as JsonValue)) return false;
+    for (let i = 0; i < a.length; i++)
+      if (!jsonEqual(a[i] as JsonValue, b[i] as JsonValue)) return false;
     return true;
   }
   if (Array.isArray(b)) return false;
@@ -26,7 +27,7 @@ export function jsonEqual(a: JsonValue, b: JsonValue): boolean {
   const keys = Object.keys(left);
   if (keys.length !== Object.keys(right).length) return false;
   for (const key of keys) {
-    if (!Object.prototype.hasOwnProperty.call(right, key)) return false;
+    if (!Object.hasOwn(right, key)) return false;
     if (!jsonEqual(left[key] as JsonValue, right[key] as JsonValue)) return false;
   }
   return true;

@@ -1,5 +1,6 @@
 // @widget-todevice/codec: the wire formats of MSC3819 widget to-device messaging, as io-ts codecs.
 
+export { canonicalJson, jsonEqual } from "./canonical-json.js";
 export {
   type CapabilitySpelling,
   capabilitySpellings,
@@ -8,7 +9,6 @@ export {
   parseCapability,
   type ToDeviceCapability,
 } from "./capability.js";
-export { canonicalJson, jsonEqual } from "./canonical-json.js";
 export {
   type CodecIssue,
   type CodedValidationError,

@@ -43,10 +43,8 @@ export function childContext(
   return t.appendContext(parent, key, decoder, actual);
 }
 
-const hasOwnProperty = Object.prototype.hasOwnProperty;
-
 export function hasOwn(object: object, key: string): boolean {
-  return hasOwnProperty.call(object, key);
+  return Object.hasOwn(object, key);
 }
 
 /** A plain object (not an array, class instance, Date or Map), from any realm. */
@@ -55,7 +53,10 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
   const proto = Object.getPrototypeOf(value);
   if (proto === Object.prototype || proto === null) return true;
   // Objects cloned from another realm have that realm's Object.prototype.
-  return Object.getPrototypeOf(proto) === null && Object.prototype.toString.call(value) === "[object Object]";
+  return (
+    Object.getPrototypeOf(proto) === null &&
+    Object.prototype.toString.call(value) === "[object Object]"
+  );
 }
 
 /** Reads an own property only: inherited `constructor` or `toString` never count as fields. */
@@ -66,7 +67,12 @@ export function ownField(object: Record<string, unknown>, key: string): unknown 
 /** Writes an own, enumerable property, even for keys such as `__proto__`. */
 export function setOwn<V>(object: Record<string, V>, key: string, value: V): void {
   if (key === "__proto__") {
-    Object.defineProperty(object, key, { value, enumerable: true, writable: true, configurable: true });
+    Object.defineProperty(object, key, {
+      value,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
   } else {
     object[key] = value;
   }

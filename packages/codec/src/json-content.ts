@@ -1,5 +1,5 @@
 import * as t from "io-ts";
-import { type IssueLog, childContext, isPlainObject } from "./issue-log.js";
+import { childContext, type IssueLog, isPlainObject } from "./issue-log.js";
 import type { Limits } from "./limits.js";
 
 export type JsonValue =
@@ -65,12 +65,7 @@ export function walkJsonObject(value: unknown, context: t.Context, walk: JsonWal
   return walkContainer(value, 1, context, walk);
 }
 
-function walkContainer(
-  value: object,
-  depth: number,
-  context: t.Context,
-  walk: JsonWalk,
-): boolean {
+function walkContainer(value: object, depth: number, context: t.Context, walk: JsonWalk): boolean {
   if (depth > walk.limits.maxDepth) {
     walk.log.add(
       value,

@@ -12,6 +12,7 @@ const EVENT_TYPE = /^[\x21-\x7E]+$/;
 
 // Device IDs are opaque to clients; refuse only what cannot travel (control characters,
 // whitespace) and the reserved `*`.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the control characters are what it refuses.
 const DEVICE_ID = /^[^\s\x00-\x1F\x7F]+$/;
 
 /** The `*` device ID: every device of a user. */
@@ -24,9 +25,7 @@ export function isUserId(value: string): boolean {
 
 /** A device ID other than `*`. */
 export function isDeviceId(value: string): boolean {
-  return (
-    value !== ALL_DEVICES && value.length <= MAX_IDENTIFIER_LENGTH && DEVICE_ID.test(value)
-  );
+  return value !== ALL_DEVICES && value.length <= MAX_IDENTIFIER_LENGTH && DEVICE_ID.test(value);
 }
 
 /** An event type: non-empty printable ASCII without spaces, within the length limit. */

@@ -50,7 +50,8 @@ function groupMessages(messages: DeviceMessages): OpenGroup[] {
 
   const find = (content: JsonObject): OpenGroup => {
     // Contents are most often one shared object, or copies of one: try the last group first.
-    if (last !== undefined && (last.content === content || jsonEqual(last.content, content))) return last;
+    if (last !== undefined && (last.content === content || jsonEqual(last.content, content)))
+      return last;
     if (byCanonical === undefined && groups.length < SCAN_LIMIT) {
       const found = groups.find((group) => jsonEqual(group.content, content));
       if (found !== undefined) return found;
@@ -87,7 +88,12 @@ export function normalize(request: SendRequest): NormalSendRequest {
   const encrypted = request.encrypted === undefined ? {} : { encrypted: request.encrypted };
   switch (request.format) {
     case "legacy":
-      return { format: "legacy", type: request.type, ...encrypted, groups: groupMessages(request.messages) };
+      return {
+        format: "legacy",
+        type: request.type,
+        ...encrypted,
+        groups: groupMessages(request.messages),
+      };
     case "recipients":
       return {
         format: "recipients",
@@ -161,7 +167,12 @@ export function toRecipientsRequests(
 ): ReadonlyArray<RecipientsSendRequest | ScopedSendRequest> {
   const encrypted = request.encrypted === undefined ? {} : { encrypted: request.encrypted };
   return request.groups.map((group) => {
-    const base = { type: request.type, ...encrypted, recipient_devices: group.recipients, content: group.content };
+    const base = {
+      type: request.type,
+      ...encrypted,
+      recipient_devices: group.recipients,
+      content: group.content,
+    };
     return request.scope === undefined
       ? { format: "recipients" as const, ...base }
       : { format: "scoped" as const, ...base, scope: request.scope };

@@ -1,8 +1,15 @@
 import * as E from "fp-ts/lib/Either.js";
 import * as t from "io-ts";
 import { type CodecIssue, issuesOf } from "./codec-issue.js";
-import { IssueLog, childContext, hasOwn, isPlainObject, ownField } from "./issue-log.js";
-import { type JsonObject, type JsonWalk, describe, newWalk, spend, walkJsonObject } from "./json-content.js";
+import { childContext, hasOwn, IssueLog, isPlainObject, ownField } from "./issue-log.js";
+import {
+  describe,
+  type JsonObject,
+  type JsonWalk,
+  newWalk,
+  spend,
+  walkJsonObject,
+} from "./json-content.js";
 import { type Limits, withDefaults } from "./limits.js";
 import {
   ALL_DEVICES,
@@ -68,7 +75,12 @@ function checkType(u: Record<string, unknown>, c: t.Context, check: RequestCheck
   const type = ownField(u, "type");
   const at = childContext(c, "type", t.string, type);
   if (type === undefined || type === "") {
-    check.log.add(type, at, "missing_field", "missing event type: `type` must be a non-empty string");
+    check.log.add(
+      type,
+      at,
+      "missing_field",
+      "missing event type: `type` must be a non-empty string",
+    );
   } else if (typeof type !== "string") {
     check.log.add(type, at, "wrong_type", `event type must be a string, not ${describe(type)}`);
   } else if (!isEventType(type)) {
@@ -90,18 +102,34 @@ function checkEncrypted(
   const at = childContext(c, "encrypted", t.boolean, encrypted);
   if (encrypted === undefined) {
     if (required) {
-      check.log.add(encrypted, at, "missing_field", "missing encryption flag: `encrypted` must be true or false");
+      check.log.add(
+        encrypted,
+        at,
+        "missing_field",
+        "missing encryption flag: `encrypted` must be true or false",
+      );
     }
   } else {
-    check.log.add(encrypted, at, "wrong_type", `encryption flag must be a boolean, not ${describe(encrypted)}`);
+    check.log.add(
+      encrypted,
+      at,
+      "wrong_type",
+      `encryption flag must be a boolean, not ${describe(encrypted)}`,
+    );
   }
   return undefined;
 }
 
 function countRecipient(check: RequestCheck, value: unknown, at: t.Context): boolean {
   check.recipients++;
-  if (check.recipients !== check.walk.limits.maxRecipients + 1) return check.recipients <= check.walk.limits.maxRecipients;
-  check.log.add(value, at, "limit_exceeded", `more than the limit of ${check.walk.limits.maxRecipients} recipients`);
+  if (check.recipients !== check.walk.limits.maxRecipients + 1)
+    return check.recipients <= check.walk.limits.maxRecipients;
+  check.log.add(
+    value,
+    at,
+    "limit_exceeded",
+    `more than the limit of ${check.walk.limits.maxRecipients} recipients`,
+  );
   return false;
 }
 
@@ -121,7 +149,12 @@ function checkContent(content: unknown, at: t.Context, check: RequestCheck): voi
 function checkMessages(messages: unknown, c: t.Context, check: RequestCheck): void {
   const at = childContext(c, "messages", t.unknown, messages);
   if (!isPlainObject(messages)) {
-    check.log.add(messages, at, "wrong_type", `\`messages\` must map user IDs to devices, not ${describe(messages)}`);
+    check.log.add(
+      messages,
+      at,
+      "wrong_type",
+      `\`messages\` must map user IDs to devices, not ${describe(messages)}`,
+    );
     return;
   }
   for (const userId of Object.keys(messages)) {
@@ -130,7 +163,12 @@ function checkMessages(messages: unknown, c: t.Context, check: RequestCheck): vo
     if (!spend(check.walk, userId.length + 3, devices, userAt)) return;
     if (!isUserId(userId)) check.log.add(devices, userAt, "invalid_value", userIdProblem(userId));
     if (!isPlainObject(devices)) {
-      check.log.add(devices, userAt, "wrong_type", `must map device IDs to contents, not ${describe(devices)}`);
+      check.log.add(
+        devices,
+        userAt,
+        "wrong_type",
+        `must map device IDs to contents, not ${describe(devices)}`,
+      );
       continue;
     }
     const deviceIds = Object.keys(devices);
@@ -139,7 +177,12 @@ function checkMessages(messages: unknown, c: t.Context, check: RequestCheck): vo
       continue;
     }
     if (deviceIds.length > 1 && hasOwn(devices, ALL_DEVICES)) {
-      check.log.add(devices, userAt, "conflicting_fields", "`*` may not be mixed with device IDs for one user");
+      check.log.add(
+        devices,
+        userAt,
+        "conflicting_fields",
+        "`*` may not be mixed with device IDs for one user",
+      );
     }
     for (const deviceId of deviceIds) {
       const content = devices[deviceId];
@@ -158,16 +201,31 @@ function checkMessages(messages: unknown, c: t.Context, check: RequestCheck): vo
 function checkRecipientDevices(recipients: unknown, c: t.Context, check: RequestCheck): void {
   const at = childContext(c, "recipient_devices", t.unknown, recipients);
   if (!isPlainObject(recipients)) {
-    check.log.add(recipients, at, "wrong_type", `\`recipient_devices\` must map user IDs to device lists, not ${describe(recipients)}`);
+    check.log.add(
+      recipients,
+      at,
+      "wrong_type",
+      `\`recipient_devices\` must map user IDs to device lists, not ${describe(recipients)}`,
+    );
     return;
   }
   for (const userId of Object.keys(recipients)) {
     const devices = recipients[userId];
     if (!isUserId(userId)) {
-      check.log.add(devices, childContext(at, userId, t.unknown, devices), "invalid_value", userIdProblem(userId));
+      check.log.add(
+        devices,
+        childContext(at, userId, t.unknown, devices),
+        "invalid_value",
+        userIdProblem(userId),
+      );
     }
     if (!Array.isArray(devices)) {
-      check.log.add(devices, childContext(at, userId, t.unknown, devices), "wrong_type", `must be a list of device IDs, not ${describe(devices)}`);
+      check.log.add(
+        devices,
+        childContext(at, userId, t.unknown, devices),
+        "wrong_type",
+        `must be a list of device IDs, not ${describe(devices)}`,
+      );
       continue;
     }
     if (!spend(check.walk, userId.length + devices.length + 4, devices, at)) return;
@@ -176,7 +234,12 @@ function checkRecipientDevices(recipients: unknown, c: t.Context, check: Request
   }
 }
 
-function checkDeviceList(userId: string, devices: ReadonlyArray<unknown>, at: t.Context, check: RequestCheck): void {
+function checkDeviceList(
+  userId: string,
+  devices: ReadonlyArray<unknown>,
+  at: t.Context,
+  check: RequestCheck,
+): void {
   const listAt = () => childContext(at, userId, t.unknown, devices);
   if (devices.length === 0) {
     check.log.add(devices, listAt(), "invalid_value", "names no devices: list device IDs or `*`");
@@ -189,13 +252,23 @@ function checkDeviceList(userId: string, devices: ReadonlyArray<unknown>, at: t.
     const deviceAt = () => childContext(listAt(), String(i), t.string, deviceId);
     if (!countRecipient(check, deviceId, listAt())) return;
     if (typeof deviceId !== "string") {
-      check.log.add(deviceId, deviceAt(), "wrong_type", `device ID must be a string, not ${describe(deviceId)}`);
+      check.log.add(
+        deviceId,
+        deviceAt(),
+        "wrong_type",
+        `device ID must be a string, not ${describe(deviceId)}`,
+      );
       continue;
     }
     check.walk.bytes += deviceId.length + 2;
     if (deviceId === ALL_DEVICES) {
       if (devices.length > 1) {
-        check.log.add(deviceId, deviceAt(), "conflicting_fields", "`*` may not be mixed with device IDs for one user");
+        check.log.add(
+          deviceId,
+          deviceAt(),
+          "conflicting_fields",
+          "`*` may not be mixed with device IDs for one user",
+        );
       }
       continue;
     }
@@ -204,7 +277,13 @@ function checkDeviceList(userId: string, devices: ReadonlyArray<unknown>, at: t.
       continue;
     }
     const duplicate = seen === undefined ? devices.indexOf(deviceId) < i : seen.has(deviceId);
-    if (duplicate) check.log.add(deviceId, deviceAt(), "duplicate", `device ${JSON.stringify(deviceId)} is listed twice`);
+    if (duplicate)
+      check.log.add(
+        deviceId,
+        deviceAt(),
+        "duplicate",
+        `device ${JSON.stringify(deviceId)} is listed twice`,
+      );
     seen?.add(deviceId);
   }
 }
@@ -220,9 +299,19 @@ function checkScope(u: Record<string, unknown>, c: t.Context, check: RequestChec
     if (key === "id") continue;
     const keyAt = childContext(at, key, t.unknown, scope[key]);
     if (key === "room_id") {
-      check.log.add(scope[key], keyAt, "invalid_value", "the host chooses the room; a widget may not name `scope.room_id`");
+      check.log.add(
+        scope[key],
+        keyAt,
+        "invalid_value",
+        "the host chooses the room; a widget may not name `scope.room_id`",
+      );
     } else {
-      check.log.add(scope[key], keyAt, "unknown_field", `unknown field \`${key}\` in \`scope\` (only \`id\` is allowed)`);
+      check.log.add(
+        scope[key],
+        keyAt,
+        "unknown_field",
+        `unknown field \`${key}\` in \`scope\` (only \`id\` is allowed)`,
+      );
     }
   }
   const id = ownField(scope, "id");
@@ -232,7 +321,9 @@ function checkScope(u: Record<string, unknown>, c: t.Context, check: RequestChec
     id,
     childContext(at, "id", t.string, id),
     typeof id === "string" ? "invalid_value" : "wrong_type",
-    typeof id === "string" ? `scope ${eventTypeProblem(id).replace("event type", "id")}` : `\`scope.id\` must be a string, not ${describe(id)}`,
+    typeof id === "string"
+      ? `scope ${eventTypeProblem(id).replace("event type", "id")}`
+      : `\`scope.id\` must be a string, not ${describe(id)}`,
   );
   return {};
 }
@@ -246,7 +337,12 @@ function checkUnknownFields(
 ): void {
   for (const key of Object.keys(u)) {
     if (!allowed.includes(key)) {
-      check.log.add(u[key], childContext(c, key, t.unknown, u[key]), "unknown_field", `unknown field \`${key}\` in a ${format} request`);
+      check.log.add(
+        u[key],
+        childContext(c, key, t.unknown, u[key]),
+        "unknown_field",
+        `unknown field \`${key}\` in a ${format} request`,
+      );
     }
   }
 }
@@ -272,7 +368,12 @@ function validateRequest(
 ): t.Validation<SendRequest> {
   if (!isPlainObject(u)) {
     return t.failures([
-      { value: u, context: c, code: "wrong_type", message: `request data must be an object, not ${describe(u)}` } as t.ValidationError,
+      {
+        value: u,
+        context: c,
+        code: "wrong_type",
+        message: `request data must be an object, not ${describe(u)}`,
+      } as t.ValidationError,
     ]);
   }
   const log = new IssueLog(limits.maxIssues);
@@ -281,7 +382,12 @@ function validateRequest(
   const type = checkType(u, c, check);
 
   if (hasOwn(u, "messages") && hasOwn(u, "recipient_devices")) {
-    log.add(u, c, "conflicting_fields", "a request has either `messages` (legacy format) or `recipient_devices` (recipients format), not both");
+    log.add(
+      u,
+      c,
+      "conflicting_fields",
+      "a request has either `messages` (legacy format) or `recipient_devices` (recipients format), not both",
+    );
   }
   switch (detected) {
     case "legacy": {
@@ -289,7 +395,12 @@ function validateRequest(
       const encrypted = checkEncrypted(u, c, check, true);
       checkUnknownFields(u, c, check, FIELDS.legacy, "legacy");
       if (!log.isEmpty) break;
-      return t.success({ format: "legacy", type, encrypted: encrypted as boolean, messages: u.messages as DeviceMessages });
+      return t.success({
+        format: "legacy",
+        type,
+        encrypted: encrypted as boolean,
+        messages: u.messages as DeviceMessages,
+      });
     }
     case "recipients":
     case "scoped": {
@@ -297,7 +408,13 @@ function validateRequest(
       const encrypted = checkEncrypted(u, c, check, false);
       const content = ownField(u, "content");
       const contentAt = childContext(c, "content", t.unknown, content);
-      if (content === undefined) log.add(content, contentAt, "missing_field", "missing `content`: the one content every listed device receives");
+      if (content === undefined)
+        log.add(
+          content,
+          contentAt,
+          "missing_field",
+          "missing `content`: the one content every listed device receives",
+        );
       else if (!check.walk.overBudget) checkContent(content, contentAt, check);
       const scope = detected === "scoped" ? checkScope(u, c, check) : undefined;
       checkUnknownFields(u, c, check, FIELDS[detected], detected);
@@ -308,11 +425,20 @@ function validateRequest(
         recipient_devices: u.recipient_devices as RecipientDevices,
         content: content as JsonObject,
       };
-      return t.success(scope === undefined ? { format: "recipients", ...base } : { format: "scoped", ...base, scope });
+      return t.success(
+        scope === undefined
+          ? { format: "recipients", ...base }
+          : { format: "scoped", ...base, scope },
+      );
     }
     case "unknown": {
       const at = childContext(c, "messages", t.unknown, undefined);
-      log.add(undefined, at, "missing_field", "missing event contents: a request needs `messages` (legacy format) or `recipient_devices` and `content`");
+      log.add(
+        undefined,
+        at,
+        "missing_field",
+        "missing event contents: a request needs `messages` (legacy format) or `recipient_devices` and `content`",
+      );
       checkEncrypted(u, c, check, true);
       break;
     }
@@ -351,14 +477,28 @@ function requestCodec<A extends SendRequest>(
 }
 
 /** The codec of `send_to_device` request data in any format, with the given limits. */
-export function sendRequestCodec(limits?: Partial<Limits>): t.Type<SendRequest, SendRequestWire, unknown> {
+export function sendRequestCodec(
+  limits?: Partial<Limits>,
+): t.Type<SendRequest, SendRequestWire, unknown> {
   return requestCodec<SendRequest>("SendRequest", undefined, withDefaults(limits));
 }
 
 export const SendRequestC = sendRequestCodec();
-export const LegacySendRequestC = requestCodec<LegacySendRequest>("LegacySendRequest", "legacy", withDefaults(undefined));
-export const RecipientsSendRequestC = requestCodec<RecipientsSendRequest>("RecipientsSendRequest", "recipients", withDefaults(undefined));
-export const ScopedSendRequestC = requestCodec<ScopedSendRequest>("ScopedSendRequest", "scoped", withDefaults(undefined));
+export const LegacySendRequestC = requestCodec<LegacySendRequest>(
+  "LegacySendRequest",
+  "legacy",
+  withDefaults(undefined),
+);
+export const RecipientsSendRequestC = requestCodec<RecipientsSendRequest>(
+  "RecipientsSendRequest",
+  "recipients",
+  withDefaults(undefined),
+);
+export const ScopedSendRequestC = requestCodec<ScopedSendRequest>(
+  "ScopedSendRequest",
+  "scoped",
+  withDefaults(undefined),
+);
 
 /**
  * Decodes the `data` of a `fromWidget` `send_to_device` request, in whichever of the three

@@ -1,13 +1,14 @@
-import { defineConfig, mergeConfig, type ViteUserConfig } from "vitest/config";
+// Plain JavaScript: vitest loads configs' imports from node_modules without compiling them.
+import { defineConfig, mergeConfig } from "vitest/config";
 
 /**
  * The project's test preset. `environment` picks `node` for pure code and `happy-dom` for code
  * that needs `window` and `postMessage` (matrix-widget-api).
+ * @param {{ environment?: "node" | "happy-dom" }} [options]
+ * @param {import("vitest/config").ViteUserConfig} [overrides]
+ * @returns {import("vitest/config").ViteUserConfig}
  */
-export function testPreset(
-  options: { environment?: "node" | "happy-dom" } = {},
-  overrides: ViteUserConfig = {},
-): ViteUserConfig {
+export function testPreset(options = {}, overrides = {}) {
   return mergeConfig(
     defineConfig({
       test: {
