@@ -1,1 +1,32 @@
-export {};
+// @widget-todevice/widget: MSC3819 to-device messaging for widget authors, on matrix-widget-api.
+
+export { DEVICE_ID_PARAMETERS, readDeviceId } from "./device-id.js";
+export {
+  type CapabilityErrorReason,
+  type DeliveryFailures,
+  type ReceiveErrorReason,
+  type SendErrorReason,
+  ToDeviceCapabilityError,
+  ToDeviceError,
+  ToDeviceReceiveError,
+  ToDeviceSendError,
+} from "./errors.js";
+export { sendFormat, widgetSupportedVersions } from "./negotiation.js";
+export type { Recipients, SendOptions, SendReceipt } from "./send.js";
+export type {
+  ContentDecoder,
+  ReceivedToDeviceMessage,
+  ReceiveErrorHandler,
+  SubscribeOptions,
+  ToDeviceHandler,
+  Unsubscribe,
+} from "./subscription.js";
+export {
+  type CreateToDeviceWidgetOptions,
+  createToDeviceWidget,
+  DEFAULT_SEND_TIMEOUT_MS,
+  type ToDeviceNegotiation,
+  ToDeviceWidget,
+  type ToDeviceWidgetOptions,
+} from "./to-device-widget.js";
+export { readWidgetParameters, type WidgetParameters } from "./widget-parameters.js";

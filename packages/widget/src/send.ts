@@ -1,0 +1,200 @@
+import {
+  type CodecIssue,
+  decodeSendRequest,
+  encodeSendRequest,
+  type Format,
+  type NormalSendRequest,
+  normalize,
+  type RequestedScope,
+  type SendRequestWire,
+  toLegacyRequest,
+} from "@widget-todevice/codec";
+import * as E from "fp-ts/lib/Either.js";
+import {
+  type IWidgetApiRequestData,
+  type IWidgetApiResponseData,
+  type WidgetApi,
+  WidgetApiFromWidgetAction,
+} from "matrix-widget-api";
+import { type DeliveryFailures, type SendErrorReason, ToDeviceSendError } from "./errors.js";
+
+// Section 3: one content for many devices, posted in the format the host speaks.
+
+/** user ID -> device IDs, or `"*"` (or `["*"]`) for every device of that user. */
+export type Recipients = Readonly<Record<string, ReadonlyArray<string> | "*">>;
+
+export interface SendOptions {
+  /**
+   * A wish, not a command (section 5): `true` asks for encryption, `false` for cleartext (which
+   * a host refuses in an encrypted room). Left out, the host's policy decides; a legacy host
+   * needs a flag, and gets `true`.
+   */
+  readonly encrypted?: boolean;
+  /**
+   * Send scoped to the widget's room (section 3.3): the host stamps
+   * `content.scope = {room_id, id}`; `id` defaults to the event type. A host that cannot
+   * scope makes the send fail with `scope_unsupported`; it is never sent unscoped.
+   */
+  readonly scope?: RequestedScope;
+  /** How long to wait for the host; default the widget's `sendTimeoutMs` (60 s). */
+  readonly timeoutMs?: number;
+  /**
+   * Resolve, with the failures in the receipt, when the host reached only some devices.
+   * Default `false`: a partial success rejects with `partial_failure`, so that it is not missed.
+   */
+  readonly acceptPartial?: boolean;
+}
+
+/** What a send that the host confirmed returns. */
+export interface SendReceipt {
+  /** The format the request went out in. */
+  readonly format: Format;
+  /** Devices the host reports it did not reach; `{}` when it reached all. */
+  readonly failures: DeliveryFailures;
+}
+
+/** The recipients-format request for a send, validated with the codec; issues on failure. */
+export function buildRequest(
+  type: string,
+  recipients: Recipients,
+  content: object,
+  options: SendOptions,
+): E.Either<ReadonlyArray<CodecIssue>, NormalSendRequest> {
+  let recipientDevices: unknown = recipients;
+  if (typeof recipients === "object" && recipients !== null && !Array.isArray(recipients)) {
+    const entries = Object.entries(recipients);
+    if (entries.length === 0) {
+      return E.left([
+        { path: "recipient_devices", code: "invalid_value", message: "names no recipients" },
+      ]);
+    }
+    const devicesByUser: Record<string, unknown> = {};
+    for (const [userId, devices] of entries) {
+      // defineProperty: a user ID such as `__proto__` must stay a plain key.
+      Object.defineProperty(devicesByUser, userId, {
+        value: devices === "*" ? ["*"] : devices,
+        enumerable: true,
+      });
+    }
+    recipientDevices = devicesByUser;
+  }
+  const wire = {
+    type,
+    ...(options.encrypted === undefined ? {} : { encrypted: options.encrypted }),
+    recipient_devices: recipientDevices,
+    content,
+    ...(options.scope === undefined ? {} : { scope: options.scope }),
+  };
+  return E.map(normalize)(decodeSendRequest(wire));
+}
+
+/** The request data for `format`: legacy repeats the content per device (section 4). */
+export function requestData(
+  request: NormalSendRequest,
+  format: Format,
+): SendRequestWire | undefined {
+  if (format !== "legacy") {
+    const group = request.groups[0];
+    if (group === undefined) return undefined;
+    return {
+      type: request.type,
+      ...(request.encrypted === undefined ? {} : { encrypted: request.encrypted }),
+      recipient_devices: group.recipients,
+      content: group.content,
+      ...(request.scope === undefined ? {} : { scope: request.scope }),
+    };
+  }
+  const legacy = toLegacyRequest(request, { encryptedByDefault: true });
+  return E.isRight(legacy) ? encodeSendRequest(legacy.right) : undefined;
+}
+
+/**
+ * Posts `send_to_device` and waits `timeoutMs` for the answer. matrix-widget-api reads the
+ * transport's `timeoutSeconds` once, synchronously, when a request is posted: setting it
+ * around the post gives this request its own timeout without changing any other. A guard
+ * timer covers transports that read it later or never.
+ */
+export function postSendToDevice(
+  api: WidgetApi,
+  data: SendRequestWire,
+  timeoutMs: number,
+): Promise<IWidgetApiResponseData> {
+  const transport = api.transport;
+  const previous = transport.timeoutSeconds;
+  let posted: Promise<IWidgetApiResponseData>;
+  transport.timeoutSeconds = timeoutMs / 1000;
+  try {
+    posted = transport.send<IWidgetApiRequestData, IWidgetApiResponseData>(
+      WidgetApiFromWidgetAction.SendToDevice,
+      data as unknown as IWidgetApiRequestData,
+    );
+  } catch (error) {
+    posted = Promise.reject(error);
+  } finally {
+    transport.timeoutSeconds = previous;
+  }
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const guard = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error("Request timed out")), timeoutMs + 1_000);
+  });
+  return Promise.race([posted, guard]).finally(() => clearTimeout(timer));
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/**
+ * The `failures` of a host's answer (section 6): `{user: {device: reason}}`, or
+ * matrix-rust-sdk's `{user: [device]}`, whose reason is not given.
+ */
+export function readFailures(response: unknown): DeliveryFailures {
+  if (!isRecord(response) || !isRecord(response.failures)) return {};
+  const failures: Record<string, Record<string, string>> = {};
+  for (const [userId, devices] of Object.entries(response.failures)) {
+    const reasons: Record<string, string> = {};
+    if (Array.isArray(devices)) {
+      for (const deviceId of devices) {
+        if (typeof deviceId === "string") reasons[deviceId] = "unspecified";
+      }
+    } else if (isRecord(devices)) {
+      for (const [deviceId, reason] of Object.entries(devices)) {
+        reasons[deviceId] = typeof reason === "string" ? reason : "unspecified";
+      }
+    }
+    if (Object.keys(reasons).length > 0) failures[userId] = reasons;
+  }
+  return failures;
+}
+
+export function countFailures(failures: DeliveryFailures): number {
+  let count = 0;
+  for (const devices of Object.values(failures)) count += Object.keys(devices).length;
+  return count;
+}
+
+/** The typed error for a rejected post: the host's error reply, a timeout or a dead channel. */
+export function sendErrorOf(type: string, error: unknown, timeoutMs: number): ToDeviceSendError {
+  const message = error instanceof Error ? error.message : String(error);
+  // matrix-widget-api rejects with WidgetApiResponseError(message, rest of the error): duck-typed,
+  // since a widget may bundle another copy of the library.
+  const data = isRecord(error) && isRecord(error.data) ? error.data : undefined;
+  if (data !== undefined) {
+    const failures = readFailures(data);
+    return new ToDeviceSendError(`the host refused the ${type} send: ${message}`, {
+      reason: "host_refused",
+      type,
+      hostMessage: message,
+      hostError: data,
+      failures,
+      cause: error,
+    });
+  }
+  const reason: SendErrorReason = message === "Request timed out" ? "timeout" : "transport";
+  return new ToDeviceSendError(
+    reason === "timeout"
+      ? `the host did not answer the ${type} send within ${timeoutMs} ms; it may still deliver it`
+      : `the ${type} send could not be posted: ${message}`,
+    { reason, type, cause: error },
+  );
+}

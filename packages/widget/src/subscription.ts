@@ -1,0 +1,221 @@
+import {
+  type CodecIssue,
+  formatIssues,
+  issuesOf,
+  type JsonObject,
+  type ToWidgetMessage,
+} from "@widget-todevice/codec";
+import type * as t from "io-ts";
+import { ToDeviceReceiveError } from "./errors.js";
+
+// Section 7: what a widget receives, decoded, per event type.
+
+/** A message as a handler gets it: the host's section 7 fields, the content decoded. */
+export interface ReceivedToDeviceMessage<C = JsonObject> {
+  readonly type: string;
+  readonly sender: string;
+  /** How the host received it, not what the message claims. */
+  readonly encrypted: boolean;
+  readonly content: C;
+  /** The sender's device, authenticated by decryption: from hosts that give it (encrypted only). */
+  readonly sender_device?: string;
+  /** Whether that device is verified: from hosts that give it (encrypted only). */
+  readonly sender_verified?: boolean;
+  /** The room scope the host stamped into the content (section 3.3), if any. */
+  readonly scope?: { readonly room_id: string; readonly id?: string };
+}
+
+/** Any io-ts codec (or decoder) for a content: `t.type({...})`, `t.strict(...)`, your own. */
+export type ContentDecoder<C> = t.Decoder<unknown, C>;
+
+export type ToDeviceHandler<C> = (message: ReceivedToDeviceMessage<C>) => void | Promise<void>;
+
+export type ReceiveErrorHandler = (error: ToDeviceReceiveError) => void;
+
+export interface SubscribeOptions {
+  /** Messages of this subscription that fail (bad content, a throwing handler); default the widget's `onError`. */
+  readonly onError?: ReceiveErrorHandler;
+  /** Unsubscribes when aborted. */
+  readonly signal?: AbortSignal;
+}
+
+/** Stops a subscription. Calling it again does nothing. */
+export type Unsubscribe = () => void;
+
+interface Subscription {
+  readonly decoder: ContentDecoder<unknown> | undefined;
+  readonly handler: ToDeviceHandler<unknown>;
+  readonly onError: ReceiveErrorHandler | undefined;
+}
+
+/** The subscriptions of one widget, by event type. */
+export class SubscriptionRegistry {
+  private readonly byType = new Map<string, Set<Subscription>>();
+
+  add<C>(
+    type: string,
+    decoder: ContentDecoder<C> | undefined,
+    handler: ToDeviceHandler<C>,
+    options: SubscribeOptions,
+  ): Unsubscribe {
+    const subscription: Subscription = {
+      decoder,
+      handler: handler as ToDeviceHandler<unknown>,
+      onError: options.onError,
+    };
+    let set = this.byType.get(type);
+    if (set === undefined) {
+      set = new Set();
+      this.byType.set(type, set);
+    }
+    set.add(subscription);
+    const unsubscribe = (): void => {
+      const current = this.byType.get(type);
+      current?.delete(subscription);
+      if (current?.size === 0) this.byType.delete(type);
+      options.signal?.removeEventListener("abort", unsubscribe);
+    };
+    if (options.signal?.aborted === true) unsubscribe();
+    else options.signal?.addEventListener("abort", unsubscribe, { once: true });
+    return unsubscribe;
+  }
+
+  clear(): void {
+    this.byType.clear();
+  }
+
+  /**
+   * Hands `message` to every subscription of its type. Nothing thrown here or by a handler
+   * escapes: failures go to `report`, so the host's request is always answered.
+   */
+  dispatch(message: ToWidgetMessage, report: ReceiveErrorHandler): void {
+    const subscriptions = this.byType.get(message.type);
+    if (subscriptions === undefined) return;
+    const scope = scopeOf(message.content);
+    const base = {
+      type: message.type,
+      sender: message.sender,
+      encrypted: message.encrypted,
+      ...(message.sender_device === undefined ? {} : { sender_device: message.sender_device }),
+      ...(message.sender_verified === undefined
+        ? {}
+        : { sender_verified: message.sender_verified }),
+      ...(scope === undefined ? {} : { scope }),
+    };
+    // A copy: a handler may unsubscribe, or subscribe others, while this runs.
+    for (const subscription of [...subscriptions]) {
+      const fail = (error: ToDeviceReceiveError): void => {
+        safely(subscription.onError ?? report, error);
+      };
+      let content: unknown = message.content;
+      if (subscription.decoder !== undefined) {
+        const decoded = subscription.decoder.decode(message.content);
+        if (decoded._tag === "Left") {
+          const issues = issuesOf(decoded.left);
+          fail(receiveError("invalid_content", message, issues));
+          continue;
+        }
+        content = decoded.right;
+      }
+      try {
+        const result = subscription.handler({ ...base, content });
+        // Any thenable: a handler's promise may come from another realm or library.
+        if (typeof (result as PromiseLike<void> | undefined)?.then === "function") {
+          (result as PromiseLike<void>).then(undefined, (error: unknown) => {
+            fail(handlerError(message, error));
+          });
+        }
+      } catch (error) {
+        fail(handlerError(message, error));
+      }
+    }
+  }
+}
+
+function scopeOf(content: JsonObject): ReceivedToDeviceMessage["scope"] {
+  const scope = content.scope;
+  if (typeof scope !== "object" || scope === null || Array.isArray(scope)) return undefined;
+  const { room_id: roomId, id } = scope as Readonly<Record<string, unknown>>;
+  if (typeof roomId !== "string") return undefined;
+  return typeof id === "string" ? { room_id: roomId, id } : { room_id: roomId };
+}
+
+/** The room a message is stamped for, if it carries a scope. */
+export function scopedRoomOf(content: JsonObject): string | undefined {
+  return scopeOf(content)?.room_id;
+}
+
+function receiveError(
+  reason: "invalid_content",
+  message: ToWidgetMessage,
+  issues: ReadonlyArray<CodecIssue>,
+): ToDeviceReceiveError {
+  return new ToDeviceReceiveError(
+    `${message.type} from ${message.sender}: content does not match the subscription's codec (${formatIssues(issues)})`,
+    { reason, data: message, type: message.type, sender: message.sender, issues },
+  );
+}
+
+function handlerError(message: ToWidgetMessage, cause: unknown): ToDeviceReceiveError {
+  return new ToDeviceReceiveError(`a handler for ${message.type} failed: ${String(cause)}`, {
+    reason: "handler_failed",
+    data: message,
+    type: message.type,
+    sender: message.sender,
+    cause,
+  });
+}
+
+/** Calls an error handler; one that throws is logged, never rethrown into the host. */
+export function safely(handler: ReceiveErrorHandler, error: ToDeviceReceiveError): void {
+  try {
+    handler(error);
+  } catch (thrown) {
+    console.error("to-device error handler threw", thrown, error);
+  }
+}
+
+/**
+ * An async iterator over a subscription. Messages wait in memory until read; `return()`
+ * (a `break` out of `for await`) or `signal` ends it and unsubscribes.
+ */
+export function messageStream<C>(
+  subscribe: (handler: ToDeviceHandler<C>) => Unsubscribe,
+  signal: AbortSignal | undefined,
+): AsyncIterableIterator<ReceivedToDeviceMessage<C>> {
+  type Message = ReceivedToDeviceMessage<C>;
+  const queue: Message[] = [];
+  const waiting: Array<(result: IteratorResult<Message>) => void> = [];
+  let done = false;
+  const unsubscribe = subscribe((message) => {
+    const next = waiting.shift();
+    if (next === undefined) queue.push(message);
+    else next({ value: message, done: false });
+  });
+  const finish = (): IteratorResult<Message> => {
+    if (!done) {
+      done = true;
+      unsubscribe();
+      signal?.removeEventListener("abort", finish);
+      for (const next of waiting.splice(0)) next({ value: undefined, done: true });
+    }
+    queue.length = 0;
+    return { value: undefined, done: true };
+  };
+  if (signal?.aborted === true) finish();
+  else signal?.addEventListener("abort", finish, { once: true });
+  return {
+    next(): Promise<IteratorResult<Message>> {
+      const message = queue.shift();
+      if (message !== undefined) return Promise.resolve({ value: message, done: false });
+      if (done) return Promise.resolve({ value: undefined, done: true });
+      return new Promise((resolve) => waiting.push(resolve));
+    },
+    return(): Promise<IteratorResult<Message>> {
+      return Promise.resolve(finish());
+    },
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
+}

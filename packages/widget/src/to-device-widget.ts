@@ -1,0 +1,419 @@
+import {
+  decodeToWidgetMessage,
+  FORMATS,
+  type Format,
+  formatIssues,
+  type JsonObject,
+} from "@widget-todevice/codec";
+import * as E from "fp-ts/lib/Either.js";
+import {
+  type IWidgetApiRequest,
+  type IWidgetApiResponseData,
+  WidgetApi,
+  WidgetApiToWidgetAction,
+} from "matrix-widget-api";
+import { checkDeclaredTypes, isGranted, requestToDeviceCapabilities } from "./capabilities.js";
+import {
+  ToDeviceCapabilityError,
+  ToDeviceError,
+  ToDeviceReceiveError,
+  ToDeviceSendError,
+} from "./errors.js";
+import { advertiseFormats, hostFormats, negotiatedFormat, sendFormat } from "./negotiation.js";
+import {
+  buildRequest,
+  countFailures,
+  postSendToDevice,
+  type Recipients,
+  readFailures,
+  requestData,
+  type SendOptions,
+  type SendReceipt,
+  sendErrorOf,
+} from "./send.js";
+import {
+  type ContentDecoder,
+  messageStream,
+  type ReceivedToDeviceMessage,
+  type ReceiveErrorHandler,
+  type SubscribeOptions,
+  SubscriptionRegistry,
+  safely,
+  scopedRoomOf,
+  type ToDeviceHandler,
+  type Unsubscribe,
+} from "./subscription.js";
+import { readWidgetParameters, type WidgetParameters } from "./widget-parameters.js";
+
+/** MSC3819 asks widgets to wait 60 s for `send_to_device`; matrix-widget-api waits 10 s. */
+export const DEFAULT_SEND_TIMEOUT_MS = 60_000;
+
+export interface ToDeviceWidgetOptions {
+  /** Event types this widget sends: their send capabilities are requested. */
+  readonly send?: ReadonlyArray<string>;
+  /** Event types this widget receives: their receive capabilities are requested. */
+  readonly receive?: ReadonlyArray<string>;
+  /** Where the widget's parameters are read from; default the page's own URL. */
+  readonly url?: string | URL;
+  /** Overrides the `widgetId` URL parameter. */
+  readonly widgetId?: string;
+  /** Overrides the `userId` URL parameter. */
+  readonly userId?: string;
+  /** Overrides the `roomId` URL parameter. */
+  readonly roomId?: string;
+  /** Overrides the device ID read from the URL (section 9). */
+  readonly deviceId?: string;
+  /** The formats to advertise to the host; default all. Legacy is always spoken. */
+  readonly formats?: ReadonlyArray<Format>;
+  /** How long a send waits for the host's answer; default 60 s. */
+  readonly sendTimeoutMs?: number;
+  /** Incoming messages that reach no handler (invalid, out of scope, a handler failed); default `console.warn`. */
+  readonly onError?: ReceiveErrorHandler;
+}
+
+export interface CreateToDeviceWidgetOptions extends ToDeviceWidgetOptions {
+  /**
+   * A widget API to use instead of creating one; it must not have negotiated capabilities yet.
+   * It is started if it is not.
+   */
+  readonly api?: WidgetApi;
+  /** The host's origin; default the origin of the `parentUrl` parameter. `"*"` trusts any parent. */
+  readonly parentOrigin?: string;
+  /** Send `content_loaded` after starting: for hosts that embed the widget with `waitForIframeLoad: false`. */
+  readonly contentLoaded?: boolean;
+}
+
+/** What the widget and the host agreed on, once capabilities are negotiated. */
+export interface ToDeviceNegotiation {
+  /** The newest format both sides speak. */
+  readonly format: Format;
+  /** The formats the host advertised, oldest first (`[]` if it advertised none). */
+  readonly hostFormats: ReadonlyArray<Format>;
+  /** Declared types whose capabilities the host granted. */
+  readonly granted: {
+    readonly send: ReadonlyArray<string>;
+    readonly receive: ReadonlyArray<string>;
+  };
+  /** Declared types whose capabilities the host did not grant. */
+  readonly denied: {
+    readonly send: ReadonlyArray<string>;
+    readonly receive: ReadonlyArray<string>;
+  };
+  /** Scoped mode (section 7): both sides scope and the widget is bound to a room. */
+  readonly scoped: boolean;
+}
+
+function pageUrl(): string | undefined {
+  const location = (globalThis as { location?: { href?: string } }).location;
+  return typeof location?.href === "string" && location.href.startsWith("http")
+    ? location.href
+    : undefined;
+}
+
+/**
+ * MSC3819 to-device messaging on a matrix-widget-api `WidgetApi`: capabilities, format
+ * negotiation, validated sends and typed subscriptions. Create it with `createToDeviceWidget`,
+ * or wrap a `WidgetApi` before calling its `start()`.
+ */
+export class ToDeviceWidget {
+  readonly api: WidgetApi;
+  readonly userId: string | undefined;
+  /** `undefined` for a widget not bound to a room. */
+  readonly roomId: string | undefined;
+  /** The device of the client rendering this widget (section 9). */
+  readonly deviceId: string | undefined;
+  /** Resolves once capabilities are negotiated and the host's versions are known. */
+  readonly ready: Promise<ToDeviceNegotiation>;
+
+  private readonly sendTypes: ReadonlySet<string>;
+  private readonly receiveTypes: ReadonlySet<string>;
+  private readonly formats: ReadonlyArray<Format>;
+  private readonly sendTimeoutMs: number;
+  private readonly onError: ReceiveErrorHandler;
+  private readonly subscriptions = new SubscriptionRegistry();
+  private readonly stopAdvertising: () => void;
+  private current: ToDeviceNegotiation | undefined;
+  private closed = false;
+  private readonly widgetIdParameter: string | undefined;
+
+  constructor(api: WidgetApi, options: ToDeviceWidgetOptions = {}) {
+    const send = [...new Set(options.send ?? [])];
+    const receive = [...new Set(options.receive ?? [])];
+    checkDeclaredTypes([...send, ...receive]);
+    const url = options.url ?? pageUrl();
+    const parameters: WidgetParameters = url === undefined ? {} : readWidgetParameters(url);
+    this.api = api;
+    this.widgetIdParameter = options.widgetId ?? parameters.widgetId;
+    this.userId = options.userId ?? parameters.userId;
+    this.roomId = options.roomId ?? parameters.roomId;
+    this.deviceId = options.deviceId ?? parameters.deviceId;
+    this.sendTypes = new Set(send);
+    this.receiveTypes = new Set(receive);
+    this.formats = FORMATS.filter(
+      (f) => f === "legacy" || (options.formats ?? FORMATS).includes(f),
+    );
+    this.sendTimeoutMs = options.sendTimeoutMs ?? DEFAULT_SEND_TIMEOUT_MS;
+    this.onError =
+      options.onError ?? ((error) => console.warn(`[to-device] ${error.message}`, error));
+
+    requestToDeviceCapabilities(api, send, receive);
+    this.stopAdvertising = advertiseFormats(api, this.formats);
+    api.on(`action:${WidgetApiToWidgetAction.SendToDevice}`, this.onToDevice);
+    this.ready = new Promise((resolve) => {
+      api.once("ready", () => {
+        void this.negotiate().then((negotiation) => {
+          this.current = negotiation;
+          resolve(negotiation);
+        });
+      });
+    });
+  }
+
+  /** The widget's ID: the one the widget API learned, else the URL's. */
+  get widgetId(): string | undefined {
+    return this.api.transport.widgetId ?? this.widgetIdParameter;
+  }
+
+  /** The negotiation's outcome, or `undefined` before `ready`. */
+  get negotiation(): ToDeviceNegotiation | undefined {
+    return this.current;
+  }
+
+  private async negotiate(): Promise<ToDeviceNegotiation> {
+    // Cached by the widget API since `start()`; `[]` if the host did not answer.
+    const host = hostFormats(await this.api.getClientVersions());
+    const ours = this.formats.filter((format) => host.includes(format));
+    const grant = (direction: "send" | "receive", types: ReadonlySet<string>) => {
+      const granted = [...types].filter((type) => isGranted(this.api, direction, type));
+      return { granted, denied: [...types].filter((type) => !granted.includes(type)) };
+    };
+    const send = grant("send", this.sendTypes);
+    const receive = grant("receive", this.receiveTypes);
+    return {
+      format: negotiatedFormat(ours),
+      hostFormats: host,
+      granted: { send: send.granted, receive: receive.granted },
+      denied: { send: send.denied, receive: receive.denied },
+      scoped: ours.includes("scoped") && this.roomId !== undefined,
+    };
+  }
+
+  /**
+   * Sends one content to every listed device. Resolves when the host confirms; rejects with a
+   * `ToDeviceSendError` otherwise, including when the host reached only some devices (unless
+   * `acceptPartial`). Waits for `ready` first: call it any time after creating the widget.
+   */
+  async send(
+    type: string,
+    recipients: Recipients,
+    content: object,
+    options: SendOptions = {},
+  ): Promise<SendReceipt> {
+    if (!this.sendTypes.has(type)) {
+      throw new ToDeviceSendError(
+        `${JSON.stringify(type)} is not in this widget's \`send\` types, so its capability was never requested`,
+        { reason: "not_declared", type },
+      );
+    }
+    // Bad input fails here, before anything is posted, with the codec's paths.
+    const built = buildRequest(type, recipients, content, options);
+    if (E.isLeft(built)) {
+      throw new ToDeviceSendError(`invalid ${type} send: ${formatIssues(built.left)}`, {
+        reason: "invalid_request",
+        type,
+        issues: built.left,
+      });
+    }
+    const negotiation = await this.ready;
+    if (!negotiation.granted.send.includes(type)) {
+      throw new ToDeviceSendError(`the host did not grant sending ${type}`, {
+        reason: "not_permitted",
+        type,
+      });
+    }
+    const ours = this.formats.filter((format) => negotiation.hostFormats.includes(format));
+    const format = sendFormat(ours, options.scope !== undefined);
+    const data = format === undefined ? undefined : requestData(built.right, format);
+    if (format === undefined || data === undefined) {
+      throw new ToDeviceSendError(
+        `the host cannot send room-scoped messages (it does not advertise org.matrix.msc3819.scoped); the ${type} send was not sent unscoped`,
+        { reason: "scope_unsupported", type },
+      );
+    }
+    const timeoutMs = options.timeoutMs ?? this.sendTimeoutMs;
+    let response: IWidgetApiResponseData;
+    try {
+      response = await postSendToDevice(this.api, data, timeoutMs);
+    } catch (error) {
+      throw sendErrorOf(type, error, timeoutMs);
+    }
+    const failures = readFailures(response);
+    const failed = countFailures(failures);
+    if (failed > 0 && options.acceptPartial !== true) {
+      throw new ToDeviceSendError(
+        `the host did not reach ${failed} device(s) for ${type}: ${JSON.stringify(failures)}`,
+        { reason: "partial_failure", type, failures },
+      );
+    }
+    return { format, failures };
+  }
+
+  /**
+   * Calls `handler` for each message of `type` whose content `decoder` accepts; messages it
+   * rejects go to `onError`. Returns the function that unsubscribes.
+   */
+  subscribe<C>(
+    type: string,
+    decoder: ContentDecoder<C>,
+    handler: ToDeviceHandler<C>,
+    options?: SubscribeOptions,
+  ): Unsubscribe;
+  /** Calls `handler` for each message of `type`, content undecoded. */
+  subscribe(
+    type: string,
+    handler: ToDeviceHandler<JsonObject>,
+    options?: SubscribeOptions,
+  ): Unsubscribe;
+  subscribe<C>(
+    type: string,
+    decoderOrHandler: ContentDecoder<C> | ToDeviceHandler<JsonObject>,
+    handlerOrOptions?: ToDeviceHandler<C> | SubscribeOptions,
+    maybeOptions?: SubscribeOptions,
+  ): Unsubscribe {
+    this.checkReceivable(type);
+    if (typeof decoderOrHandler === "function") {
+      return this.subscriptions.add(
+        type,
+        undefined,
+        decoderOrHandler,
+        (handlerOrOptions as SubscribeOptions | undefined) ?? {},
+      );
+    }
+    if (typeof handlerOrOptions !== "function") {
+      throw new TypeError("subscribe(type, decoder, handler): the handler is missing");
+    }
+    return this.subscriptions.add(type, decoderOrHandler, handlerOrOptions, maybeOptions ?? {});
+  }
+
+  /** The messages of `type` as an async iterator (`for await`); `break` unsubscribes. */
+  messages<C = JsonObject>(
+    type: string,
+    decoder?: ContentDecoder<C>,
+    options: SubscribeOptions = {},
+  ): AsyncIterableIterator<ReceivedToDeviceMessage<C>> {
+    this.checkReceivable(type);
+    return messageStream<C>(
+      // The stream owns the signal: aborting ends the iterator, which unsubscribes.
+      (handler) =>
+        this.subscriptions.add(
+          type,
+          decoder,
+          handler,
+          options.onError === undefined ? {} : { onError: options.onError },
+        ),
+      options.signal,
+    );
+  }
+
+  /** Stops receiving and advertising; the widget API itself is left running. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.subscriptions.clear();
+    this.stopAdvertising();
+    this.api.off(`action:${WidgetApiToWidgetAction.SendToDevice}`, this.onToDevice);
+  }
+
+  private checkReceivable(type: string): void {
+    if (this.receiveTypes.has(type) || isGranted(this.api, "receive", type)) return;
+    throw new ToDeviceCapabilityError(
+      `${JSON.stringify(type)} is not in this widget's \`receive\` types: its messages would never arrive`,
+      "not_declared",
+      [type],
+    );
+  }
+
+  // Every incoming request is answered, and nothing is thrown back into the host (section 7).
+  private readonly onToDevice = (event: CustomEvent<IWidgetApiRequest>): void => {
+    event.preventDefault();
+    const request = event.detail;
+    let reply: IWidgetApiResponseData;
+    try {
+      reply = this.receive(request.data);
+    } catch (error) {
+      reply = { error: { message: `the widget could not handle the message: ${String(error)}` } };
+    }
+    this.api.transport.reply(request, reply);
+  };
+
+  private receive(data: unknown): IWidgetApiResponseData {
+    // Strips what section 7 does not define: legacy hosts copy the raw event's envelope.
+    const decoded = decodeToWidgetMessage(data);
+    if (E.isLeft(decoded)) {
+      const text = formatIssues(decoded.left);
+      safely(
+        this.onError,
+        new ToDeviceReceiveError(`the host sent an invalid to-device message: ${text}`, {
+          reason: "invalid_message",
+          data,
+          issues: decoded.left,
+        }),
+      );
+      // The host's bug, so the host is told, with the paths.
+      return { error: { message: `Invalid to-device message: ${text}` } };
+    }
+    const message = decoded.right;
+    // Second line of defence (section 7): in scoped mode only this room's messages pass.
+    if (this.current?.scoped === true && scopedRoomOf(message.content) !== this.roomId) {
+      safely(
+        this.onError,
+        new ToDeviceReceiveError(
+          `dropped ${message.type} from ${message.sender}: not scoped to this widget's room`,
+          { reason: "out_of_scope", data, type: message.type, sender: message.sender },
+        ),
+      );
+      return {};
+    }
+    // The message arrived; what a subscription makes of its content is the widget's business.
+    this.subscriptions.dispatch(message, this.onError);
+    return {};
+  }
+}
+
+/**
+ * Creates a to-device widget from the page's URL parameters (`widgetId`, `parentUrl`,
+ * `userId`, `roomId`, and the device ID of section 9) and starts its widget API. Subscribe
+ * right away; `send` waits for the negotiation by itself.
+ */
+export function createToDeviceWidget(options: CreateToDeviceWidgetOptions = {}): ToDeviceWidget {
+  let api = options.api;
+  if (api === undefined) {
+    const url = options.url ?? pageUrl();
+    const parameters = url === undefined ? {} : readWidgetParameters(url);
+    const parentOrigin = options.parentOrigin ?? originOf(parameters.parentUrl);
+    if (parentOrigin === undefined) {
+      throw new ToDeviceError(
+        "the host's origin is unknown: embed the widget with a `parentUrl` URL parameter, or pass `parentOrigin`",
+      );
+    }
+    api = new WidgetApi(options.widgetId ?? parameters.widgetId ?? null, parentOrigin);
+  }
+  const widget = new ToDeviceWidget(api, options);
+  if (!api.transport.ready) api.start();
+  if (options.contentLoaded === true) {
+    api.sendContentLoaded().catch((error: unknown) => {
+      console.warn("[to-device] content_loaded was not acknowledged", error);
+    });
+  }
+  return widget;
+}
+
+function originOf(url: string | undefined): string | undefined {
+  if (url === undefined) return undefined;
+  try {
+    const origin = new URL(url).origin;
+    return origin === "null" ? undefined : origin;
+  } catch {
+    return undefined;
+  }
+}
