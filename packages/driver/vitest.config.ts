@@ -1,3 +1,3 @@
 import { testPreset } from "@widget-todevice/vitest-config";
 
-export default testPreset({ environment: "happy-dom" });
+export default testPreset({ environment: "happy-dom" }, { test: { setupFiles: ["test/setup.ts"] } });

@@ -1,1 +1,74 @@
-export {};
+// @widget-todevice/driver: the host side of MSC3819 widget to-device messaging.
+
+export {
+  describeToDeviceCapability,
+  isGrantableToDeviceCapability,
+  type RefusedToDeviceCapability,
+  reviewToDeviceCapabilities,
+  type ToDeviceCapabilityRequest,
+  type ToDeviceCapabilityReview,
+  validateToDeviceCapabilities,
+} from "./capabilities.js";
+export { type ChunkLimits, DEFAULT_CHUNK_LIMITS } from "./chunking.js";
+export type { DeliveryFailureReason, DeliveryFailures, MatrixApiError } from "./delivery-report.js";
+export {
+  decideEncryption,
+  type EncryptionDecision,
+  type EncryptionPolicy,
+  type EncryptionPolicyMode,
+  type EncryptionRequestContext,
+  strictEncryption,
+} from "./encryption-policy.js";
+export {
+  type InMemoryDeviceOptions,
+  InMemoryHomeserver,
+  type InMemoryHomeserverOptions,
+  type SendToDeviceFault,
+  type SendToDeviceRecord,
+} from "./in-memory-homeserver.js";
+export { InMemoryTransport, type OutgoingTrust } from "./in-memory-transport.js";
+export { consoleLogger, type DriverLogger } from "./logger.js";
+export { DEFAULT_RETRY_OPTIONS, type RetryOptions } from "./retry.js";
+export {
+  CANNOT_SEND_TYPE,
+  MISSING_CONTENTS,
+  MISSING_ENCRYPTION_FLAG,
+  MISSING_TYPE,
+} from "./send-request-checks.js";
+export {
+  DEFAULT_MAX_MESSAGE_BYTES,
+  type SendToDeviceMethod,
+  supportedApiVersions,
+  ToDeviceDeliveryError,
+  ToDeviceDriver,
+  type ToDeviceDriverOptions,
+  toDeviceErrorDetails,
+  type WidgetAttachment,
+  type WidgetBinding,
+} from "./to-device-driver.js";
+export {
+  DEFAULT_DEDUP_CAPACITY,
+  DEFAULT_PRE_NEGOTIATION,
+  type DeliveryStats,
+  type DropReason,
+  type IncomingTrust,
+  type PreNegotiationOptions,
+  type RoutedWidget,
+  type RouterWidget,
+  ToDeviceRouter,
+  type ToDeviceRouterOptions,
+} from "./to-device-router.js";
+export {
+  type DeviceAddress,
+  type DeviceListOptions,
+  type DeviceMessage,
+  type EncryptedBatch,
+  type EncryptionFailure,
+  type EncryptionFailureReason,
+  type ReceivedToDeviceEvent,
+  type ReceivedToDeviceMessage,
+  SendToDeviceError,
+  type SendToDeviceErrorDetails,
+  type ToDeviceEncryptionInfo,
+  type ToDeviceTransport,
+} from "./transport.js";

@@ -1,0 +1,66 @@
+import type { SendToDeviceError } from "./transport.js";
+
+// Section 6: what failed, per user and device, with a reason; section 8: homeserver errors in
+// matrix-widget-api's `matrix_api_error` shape.
+
+/**
+ * Why one device did not get the message. The driver uses `unknown_device`, `no_devices`,
+ * `no_olm_session`, `withheld`, `too_large`, `http_<status>`, `network_error`,
+ * `device_list_timeout`, `encryption_failed` and `cancelled`; an encryption layer may add its own.
+ */
+export type DeliveryFailureReason = string;
+
+/** user ID -> device ID (or `*`) -> reason: the `failures` of a partial success. */
+export type DeliveryFailures = Readonly<
+  Record<string, Readonly<Record<string, DeliveryFailureReason>>>
+>;
+
+/** matrix-widget-api's `IMatrixApiError`. */
+export interface MatrixApiError {
+  readonly http_status: number;
+  readonly http_headers: Readonly<Record<string, string>>;
+  readonly url: string;
+  readonly response: { readonly errcode: string; readonly error: string };
+}
+
+/** The reason a device failed because its request failed. */
+export function reasonOf(error: SendToDeviceError): DeliveryFailureReason {
+  return error.httpStatus === undefined ? "network_error" : `http_${error.httpStatus}`;
+}
+
+export function matrixApiErrorOf(error: SendToDeviceError): MatrixApiError | undefined {
+  if (error.httpStatus === undefined) return undefined;
+  return {
+    http_status: error.httpStatus,
+    http_headers: error.httpHeaders,
+    url: error.url ?? "",
+    response: { errcode: error.errcode ?? "M_UNKNOWN", error: error.message },
+  };
+}
+
+/** Collects failures; safe for any device ID (even `__proto__`). */
+export class FailureCollector {
+  private readonly byUser = new Map<string, Map<string, DeliveryFailureReason>>();
+  private count = 0;
+
+  add(userId: string, deviceId: string, reason: DeliveryFailureReason): void {
+    let devices = this.byUser.get(userId);
+    if (devices === undefined) {
+      devices = new Map();
+      this.byUser.set(userId, devices);
+    }
+    if (!devices.has(deviceId)) this.count++;
+    devices.set(deviceId, reason);
+  }
+
+  get size(): number {
+    return this.count;
+  }
+
+  /** As plain JSON; `Object.fromEntries` defines own properties, so no key can touch a prototype. */
+  toJSON(): DeliveryFailures {
+    return Object.fromEntries(
+      [...this.byUser].map(([userId, devices]) => [userId, Object.fromEntries(devices)]),
+    );
+  }
+}

@@ -1,0 +1,341 @@
+import {
+  encodeToWidgetMessage,
+  type Format,
+  isReservedType,
+  type JsonObject,
+  type ToWidgetMessage,
+} from "@widget-todevice/codec";
+import { consoleLogger, type DriverLogger } from "./logger.js";
+import type { ReceivedToDeviceMessage, ToDeviceTransport } from "./transport.js";
+
+// Section 7: which attached widget receives an incoming to-device message, and with which fields.
+
+/** Whose devices a widget accepts messages from. */
+export type IncomingTrust =
+  /** Any sender, encrypted or (where the room rules allow) cleartext. */
+  | "any-device"
+  /** Only encrypted messages from devices cross-signed by a user this account verified. */
+  | "cross-signed-only";
+
+/** Why a message did not reach a widget; in filter order (section 7). */
+export type DropReason =
+  | "malformed"
+  | "reserved_type"
+  | "no_capability"
+  | "cleartext_in_encrypted_room"
+  | "untrusted_sender"
+  | "other_room"
+  | "duplicate"
+  | "not_negotiated";
+
+export interface DeliveryStats {
+  readonly delivered: number;
+  readonly dropped: Readonly<Record<DropReason, number>>;
+}
+
+/** What the router needs to know about one widget. */
+export interface RouterWidget {
+  /** For logs. */
+  readonly id: string;
+  /** `null` for a global widget. */
+  readonly roomId: string | null;
+  isRoomEncrypted(): boolean;
+  /** Whether the widget holds the receive capability for `type` (either spelling). */
+  canReceive(type: string): boolean;
+  /** Posts the message to the widget. */
+  deliver(message: ToWidgetMessage): Promise<unknown>;
+}
+
+/** A widget's place in the router. */
+export interface RoutedWidget {
+  /**
+   * Capabilities are negotiated and the widget's formats known: buffered messages are delivered
+   * (in arrival order, through every filter) and later ones go straight through.
+   */
+  negotiated(formats: ReadonlyArray<Format>): void;
+  readonly stats: DeliveryStats;
+  /** Stops delivery; buffered messages are counted as dropped. */
+  remove(): void;
+}
+
+export interface PreNegotiationOptions {
+  /** How long a message waits for negotiation before it is dropped. */
+  readonly maxAgeMs: number;
+  /** How many messages wait per widget; the oldest is dropped first. */
+  readonly maxMessages: number;
+}
+
+/**
+ * Defaults: a widget's capabilities are usually negotiated within a second of loading, but a
+ * permission prompt waits for the user; 30 s covers a prompt answered promptly, and 100 messages
+ * hold a call's key exchange with dozens of participants. Everything dropped is counted and logged.
+ */
+export const DEFAULT_PRE_NEGOTIATION: PreNegotiationOptions = {
+  maxAgeMs: 30_000,
+  maxMessages: 100,
+};
+
+/** Remembered `org.matrix.msgid`s per widget, for de-duplication. */
+export const DEFAULT_DEDUP_CAPACITY = 1_000;
+
+export interface ToDeviceRouterOptions {
+  readonly incomingTrust?: IncomingTrust;
+  readonly preNegotiation?: Partial<PreNegotiationOptions>;
+  readonly dedupCapacity?: number;
+  readonly logger?: DriverLogger;
+}
+
+const MSGID = "org.matrix.msgid";
+
+function isPlainObject(value: unknown): value is JsonObject {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function emptyDrops(): Record<DropReason, number> {
+  return {
+    malformed: 0,
+    reserved_type: 0,
+    no_capability: 0,
+    cleartext_in_encrypted_room: 0,
+    untrusted_sender: 0,
+    other_room: 0,
+    duplicate: 0,
+    not_negotiated: 0,
+  };
+}
+
+interface Buffered {
+  readonly received: ReceivedToDeviceMessage;
+  readonly at: number;
+}
+
+class WidgetRoute implements RoutedWidget {
+  formats: ReadonlyArray<Format> | undefined;
+  private buffer: Buffered[] = [];
+  private expiry: ReturnType<typeof setTimeout> | undefined;
+  private readonly seen = new Map<string, true>();
+  private delivered = 0;
+  private readonly dropped = emptyDrops();
+  removed = false;
+
+  constructor(
+    readonly widget: RouterWidget,
+    private readonly router: ToDeviceRouter,
+    private readonly settings: Required<
+      Pick<ToDeviceRouterOptions, "incomingTrust" | "dedupCapacity" | "logger">
+    > & {
+      readonly preNegotiation: PreNegotiationOptions;
+    },
+  ) {}
+
+  get stats(): DeliveryStats {
+    return { delivered: this.delivered, dropped: { ...this.dropped } };
+  }
+
+  negotiated(formats: ReadonlyArray<Format>): void {
+    if (this.removed) return;
+    this.formats = formats;
+    this.clearExpiry();
+    const waiting = this.buffer;
+    this.buffer = [];
+    for (const entry of waiting) this.route(entry.received);
+  }
+
+  remove(): void {
+    if (this.removed) return;
+    this.removed = true;
+    this.clearExpiry();
+    this.dropWaiting(this.buffer.length, "the widget was detached");
+    this.buffer = [];
+    this.router.forget(this);
+  }
+
+  /** Filters of section 7, in order, then delivery. */
+  route(received: ReceivedToDeviceMessage): void {
+    const verdict = this.verdict(received);
+    if (verdict === "hold") this.hold(received);
+    else if (verdict === "deliver") this.deliver(received);
+    else this.drop(verdict);
+  }
+
+  private verdict(received: ReceivedToDeviceMessage): DropReason | "hold" | "deliver" {
+    const { message, encryptionInfo } = received;
+    if (isReservedType(message.type)) return "reserved_type";
+    if (this.formats === undefined) return "hold";
+    if (!this.widget.canReceive(message.type)) return "no_capability";
+    if (encryptionInfo === null && this.widget.isRoomEncrypted())
+      return "cleartext_in_encrypted_room";
+    if (
+      this.settings.incomingTrust === "cross-signed-only" &&
+      encryptionInfo?.senderVerified !== true
+    ) {
+      return "untrusted_sender";
+    }
+    const content = message.content as JsonObject;
+    if (this.inScopedMode() && !this.isScopedToRoom(content)) return "other_room";
+    if (this.isDuplicate(message.sender, message.type, content)) return "duplicate";
+    return "deliver";
+  }
+
+  private deliver({ message, encryptionInfo }: ReceivedToDeviceMessage): void {
+    const formats = this.formats ?? [];
+    const speaksNewer = formats.includes("recipients") || formats.includes("scoped");
+    const data = encodeToWidgetMessage({
+      type: message.type,
+      sender: message.sender,
+      // Computed from how it was received; a value on the wire is never copied (section 7).
+      encrypted: encryptionInfo !== null,
+      content: message.content as JsonObject,
+      // Authenticated facts from decryption, never from the message.
+      ...(encryptionInfo !== null && speaksNewer && encryptionInfo.senderDevice !== undefined
+        ? {
+            sender_device: encryptionInfo.senderDevice,
+            sender_verified: encryptionInfo.senderVerified,
+          }
+        : {}),
+    });
+    this.delivered++;
+    this.widget.deliver(data).catch((error: unknown) => {
+      this.settings.logger.warn(
+        `widget ${this.widget.id} did not accept a to-device message`,
+        error,
+      );
+    });
+  }
+
+  private inScopedMode(): boolean {
+    return this.widget.roomId !== null && this.formats?.includes("scoped") === true;
+  }
+
+  private isScopedToRoom(content: JsonObject): boolean {
+    const scope = content.scope;
+    return isPlainObject(scope) && scope.room_id === this.widget.roomId;
+  }
+
+  /** `org.matrix.msgid` seen before from the same sender (bounded memory: oldest forgotten). */
+  private isDuplicate(sender: string, type: string, content: JsonObject): boolean {
+    const msgid = content[MSGID];
+    if (typeof msgid !== "string") return false;
+    const key = `${sender}\n${type}\n${msgid}`;
+    if (this.seen.has(key)) return true;
+    this.seen.set(key, true);
+    if (this.seen.size > this.settings.dedupCapacity) {
+      const oldest = this.seen.keys().next();
+      if (oldest.done !== true) this.seen.delete(oldest.value);
+    }
+    return false;
+  }
+
+  drop(reason: DropReason): void {
+    this.dropped[reason]++;
+  }
+
+  /** Section 7: before negotiation, messages wait a bounded time in a bounded buffer. */
+  private hold(received: ReceivedToDeviceMessage): void {
+    const { maxMessages } = this.settings.preNegotiation;
+    if (this.buffer.length >= maxMessages) {
+      this.buffer.shift();
+      this.dropWaiting(1, `more than ${maxMessages} arrived`);
+    }
+    this.buffer.push({ received, at: Date.now() });
+    this.scheduleExpiry();
+  }
+
+  private scheduleExpiry(): void {
+    if (this.expiry !== undefined || this.buffer.length === 0) return;
+    const oldest = this.buffer[0] as Buffered;
+    const due = Math.max(0, oldest.at + this.settings.preNegotiation.maxAgeMs - Date.now());
+    this.expiry = setTimeout(() => {
+      this.expiry = undefined;
+      const cutoff = Date.now() - this.settings.preNegotiation.maxAgeMs;
+      const before = this.buffer.length;
+      this.buffer = this.buffer.filter((entry) => entry.at > cutoff);
+      this.dropWaiting(
+        before - this.buffer.length,
+        `no negotiation within ${this.settings.preNegotiation.maxAgeMs} ms`,
+      );
+      this.scheduleExpiry();
+    }, due);
+  }
+
+  private clearExpiry(): void {
+    if (this.expiry !== undefined) clearTimeout(this.expiry);
+    this.expiry = undefined;
+  }
+
+  private dropWaiting(count: number, why: string): void {
+    if (count <= 0) return;
+    this.dropped.not_negotiated += count;
+    this.settings.logger.warn(
+      `widget ${this.widget.id}: dropped ${count} to-device message(s) that arrived before its capabilities were negotiated (${why})`,
+    );
+  }
+}
+
+/**
+ * Delivers incoming to-device messages to every attached widget that may have them (section 7).
+ * Feed it with `receive`, or `connect` it to a transport.
+ */
+export class ToDeviceRouter {
+  private readonly routes = new Set<WidgetRoute>();
+  private readonly settings: ConstructorParameters<typeof WidgetRoute>[2];
+  private malformed = 0;
+
+  constructor(options: ToDeviceRouterOptions = {}) {
+    this.settings = {
+      incomingTrust: options.incomingTrust ?? "any-device",
+      dedupCapacity: options.dedupCapacity ?? DEFAULT_DEDUP_CAPACITY,
+      logger: options.logger ?? consoleLogger,
+      preNegotiation: { ...DEFAULT_PRE_NEGOTIATION, ...options.preNegotiation },
+    };
+  }
+
+  /** Adds a widget; messages wait for `negotiated` (see `PreNegotiationOptions`). */
+  addWidget(widget: RouterWidget): RoutedWidget {
+    const route = new WidgetRoute(widget, this, this.settings);
+    this.routes.add(route);
+    return route;
+  }
+
+  /** Routes one incoming message to every widget. Never throws. */
+  receive(received: ReceivedToDeviceMessage): void {
+    const { message, encryptionInfo } = received ?? {};
+    const wellFormed =
+      message !== undefined &&
+      typeof message.type === "string" &&
+      typeof message.sender === "string" &&
+      isPlainObject(message.content) &&
+      // The authenticated sender must be the one the homeserver named.
+      (encryptionInfo === null || encryptionInfo?.sender === message.sender);
+    if (!wellFormed) {
+      this.malformed++;
+      for (const route of this.routes) route.drop("malformed");
+      return;
+    }
+    for (const route of this.routes) {
+      try {
+        route.route(received);
+      } catch (error) {
+        this.settings.logger.error(
+          `routing a to-device message to widget ${route.widget.id} failed`,
+          error,
+        );
+      }
+    }
+  }
+
+  /** Subscribes to a transport's incoming messages; returns the unsubscribe function. */
+  connect(transport: Pick<ToDeviceTransport, "onToDeviceMessage">): () => void {
+    return transport.onToDeviceMessage((received) => this.receive(received));
+  }
+
+  /** Malformed messages seen (not addressed to any widget in particular). */
+  get malformedCount(): number {
+    return this.malformed;
+  }
+
+  /** @internal */
+  forget(route: WidgetRoute): void {
+    this.routes.delete(route);
+  }
+}

@@ -1,0 +1,359 @@
+import type { JsonObject, NormalSendRequest, RecipientGroup } from "@widget-todevice/codec";
+import { ALL_DEVICES } from "@widget-todevice/codec";
+import { type ChunkLimits, chunkMessages, type SizedMessage } from "./chunking.js";
+import {
+  type DeliveryFailures,
+  FailureCollector,
+  type MatrixApiError,
+  matrixApiErrorOf,
+  reasonOf,
+} from "./delivery-report.js";
+import { decideEncryption, type EncryptionPolicy } from "./encryption-policy.js";
+import type { DriverLogger } from "./logger.js";
+import { jsonByteLength } from "./message-size.js";
+import type { RecipientOrder } from "./ordering.js";
+import { type RetryOptions, sendWithRetry } from "./retry.js";
+import {
+  type DeviceAddress,
+  type DeviceMessage,
+  SendToDeviceError,
+  type ToDeviceTransport,
+} from "./transport.js";
+
+// Sections 3.3, 5 and 6: from a decoded request to accepted `/sendToDevice` requests.
+
+export interface SenderConfig {
+  readonly transport: ToDeviceTransport;
+  readonly encryptionPolicy: EncryptionPolicy;
+  readonly allowGlobalCleartext: boolean;
+  readonly chunkLimits: ChunkLimits;
+  readonly retry: RetryOptions;
+  /** The homeserver's cap on one device message (Synapse: 65,536 bytes). */
+  readonly maxMessageBytes: number;
+  /** How long a device list lookup may take before its users are reported. */
+  readonly deviceListTimeoutMs: number;
+  /** `/sendToDevice` requests of one send in flight at once. */
+  readonly maxConcurrentRequests: number;
+  readonly logger: DriverLogger;
+}
+
+/** Who is sending: the widget's binding. */
+export interface SendContext {
+  readonly roomId: string | null;
+  readonly roomEncrypted: boolean;
+  /** The default `scope.id` (section 3.3): the widget's type. */
+  readonly widgetType: string;
+  /** The widget's lanes: sends to the same users leave in order. */
+  readonly order: RecipientOrder;
+  /** Aborted when the widget is detached: no new request starts, no retry waits. */
+  readonly signal?: AbortSignal | undefined;
+}
+
+export type SendResult =
+  /** Something was delivered; `failures` lists what was not. */
+  | { readonly kind: "delivered"; readonly failures?: DeliveryFailures }
+  /** Refused before anything was sent (policy, scope). */
+  | { readonly kind: "refused"; readonly message: string }
+  /** Nothing was delivered. */
+  | {
+      readonly kind: "failed";
+      readonly message: string;
+      readonly failures: DeliveryFailures;
+      readonly matrixApiError?: MatrixApiError;
+    };
+
+let txnCounter = 0;
+const txnPrefix = `wtd${Date.now().toString(36)}${Math.floor(Math.random() * 2 ** 32).toString(36)}`;
+
+/** Unique per client and stable across the retries of one chunk (section 6). */
+function newTxnId(): string {
+  txnCounter++;
+  return `${txnPrefix}.${txnCounter}`;
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | "timeout"> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => resolve("timeout"), ms);
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
+  });
+}
+
+/** Stamps the room scope into every group's content (section 3.3). */
+function scoped(request: NormalSendRequest, context: SendContext): ReadonlyArray<RecipientGroup> {
+  if (request.scope === undefined || context.roomId === null) return request.groups;
+  const scope = { room_id: context.roomId, id: request.scope.id ?? context.widgetType };
+  return request.groups.map((group) => ({ ...group, content: { ...group.content, scope } }));
+}
+
+function usersOf(groups: ReadonlyArray<RecipientGroup>): string[] {
+  const users = new Set<string>();
+  for (const group of groups) for (const userId of Object.keys(group.recipients)) users.add(userId);
+  return [...users];
+}
+
+interface Attempt {
+  readonly failures: FailureCollector;
+  delivered: number;
+  lastHttpError: SendToDeviceError | undefined;
+}
+
+export class ToDeviceSender {
+  constructor(private readonly config: SenderConfig) {}
+
+  /**
+   * Sends a decoded request. Resolves when every `/sendToDevice` request was accepted or gave
+   * up; never rejects. The place in line is taken synchronously, before the first `await`.
+   */
+  send(request: NormalSendRequest, context: SendContext): Promise<SendResult> {
+    const decision = decideEncryption(this.config.encryptionPolicy, {
+      roomId: context.roomId,
+      roomEncrypted: context.roomEncrypted,
+      requested: request.encrypted,
+      allowGlobalCleartext: this.config.allowGlobalCleartext,
+    });
+    if ("refused" in decision)
+      return Promise.resolve({ kind: "refused", message: decision.refused });
+    if (request.scope !== undefined && context.roomId === null) {
+      return Promise.resolve({
+        kind: "refused",
+        message:
+          "a widget that is not bound to a room cannot send scoped messages: there is no room to scope them to",
+      });
+    }
+    const groups = scoped(request, context);
+    const turn = context.order.take(usersOf(groups));
+    return turn.ready
+      .then(() => this.deliver(request.type, groups, decision.encrypt, context))
+      .catch((error: unknown): SendResult => {
+        this.config.logger.error("to-device send failed unexpectedly", error);
+        return { kind: "failed", message: `the send failed: ${String(error)}`, failures: {} };
+      })
+      .finally(() => turn.release());
+  }
+
+  private async deliver(
+    type: string,
+    groups: ReadonlyArray<RecipientGroup>,
+    encrypt: boolean,
+    context: SendContext,
+  ): Promise<SendResult> {
+    const attempt: Attempt = {
+      failures: new FailureCollector(),
+      delivered: 0,
+      lastHttpError: undefined,
+    };
+    const messages: SizedMessage[] = [];
+    let wireType = type;
+    if (context.signal?.aborted) return this.result(attempt, true);
+
+    const devices = await this.deviceLists(usersOf(groups), encrypt);
+    for (const group of groups) {
+      const targets = this.resolve(group, devices, encrypt, attempt.failures);
+      if (targets.length === 0) continue;
+      if (encrypt) {
+        const batch = await this.encrypt(type, targets, group.content, attempt);
+        if (batch === undefined) continue;
+        wireType = batch.eventType;
+        this.addSized(batch.messages, messages, attempt.failures);
+      } else {
+        this.addSized(
+          targets.map((target) => ({ ...target, content: group.content })),
+          messages,
+          attempt.failures,
+        );
+      }
+    }
+    await this.sendChunks(wireType, messages, attempt, context.signal);
+    return this.result(attempt, context.signal?.aborted === true);
+  }
+
+  /** Device lists for the send: fetched for encrypted sends, what is tracked for cleartext. */
+  private async deviceLists(
+    userIds: ReadonlyArray<string>,
+    encrypt: boolean,
+  ): Promise<ReadonlyMap<string, ReadonlyArray<string>> | "timeout"> {
+    try {
+      return await withTimeout(
+        this.config.transport.getUserDevices(userIds, { downloadUncached: encrypt }),
+        this.config.deviceListTimeoutMs,
+      );
+    } catch (error) {
+      this.config.logger.warn("device list lookup failed", error);
+      return "timeout";
+    }
+  }
+
+  /**
+   * The devices of one group (section 6): `*` expanded for encrypted sends, kept for cleartext;
+   * devices missing from the list reported as `unknown_device` wherever there is a list.
+   */
+  private resolve(
+    group: RecipientGroup,
+    lists: ReadonlyMap<string, ReadonlyArray<string>> | "timeout",
+    encrypt: boolean,
+    failures: FailureCollector,
+  ): DeviceAddress[] {
+    const targets: DeviceAddress[] = [];
+    for (const userId of Object.keys(group.recipients)) {
+      const requested = group.recipients[userId] ?? [];
+      const known = lists === "timeout" ? undefined : lists.get(userId);
+      if (encrypt && known === undefined) {
+        const reason = lists === "timeout" ? "device_list_timeout" : "no_devices";
+        for (const deviceId of requested)
+          failures.add(
+            userId,
+            deviceId,
+            reason === "no_devices" && deviceId !== ALL_DEVICES ? "unknown_device" : reason,
+          );
+        continue;
+      }
+      for (const deviceId of requested) {
+        if (deviceId === ALL_DEVICES) {
+          if (known !== undefined && known.length === 0)
+            failures.add(userId, ALL_DEVICES, "no_devices");
+          else if (encrypt && known !== undefined)
+            for (const id of known) targets.push({ userId, deviceId: id });
+          else targets.push({ userId, deviceId });
+        } else if (known !== undefined && !known.includes(deviceId)) {
+          failures.add(userId, deviceId, "unknown_device");
+        } else {
+          targets.push({ userId, deviceId });
+        }
+      }
+    }
+    return targets;
+  }
+
+  private async encrypt(
+    type: string,
+    targets: ReadonlyArray<DeviceAddress>,
+    content: JsonObject,
+    attempt: Attempt,
+  ): Promise<{ eventType: string; messages: ReadonlyArray<DeviceMessage> } | undefined> {
+    try {
+      const batch = await this.config.transport.encryptToDeviceMessages(type, targets, content);
+      for (const failure of batch.failures)
+        attempt.failures.add(failure.userId, failure.deviceId, failure.reason);
+      // A device the encryption layer skipped without saying why is still reported.
+      const covered = new Set<string>();
+      for (const m of batch.messages) covered.add(`${m.userId}\n${m.deviceId}`);
+      for (const f of batch.failures) covered.add(`${f.userId}\n${f.deviceId}`);
+      for (const target of targets) {
+        if (!covered.has(`${target.userId}\n${target.deviceId}`)) {
+          attempt.failures.add(target.userId, target.deviceId, "no_olm_session");
+        }
+      }
+      return batch;
+    } catch (error) {
+      const sendError = error instanceof SendToDeviceError ? error : undefined;
+      if (sendError?.httpStatus !== undefined) attempt.lastHttpError = sendError;
+      const reason = sendError === undefined ? "encryption_failed" : reasonOf(sendError);
+      this.config.logger.warn("to-device encryption failed", error);
+      for (const target of targets) attempt.failures.add(target.userId, target.deviceId, reason);
+      return undefined;
+    }
+  }
+
+  /** Section 6: every device message is checked against the per-message cap after encryption. */
+  private addSized(
+    from: ReadonlyArray<DeviceMessage>,
+    into: SizedMessage[],
+    failures: FailureCollector,
+  ): void {
+    for (const message of from) {
+      const bytes = jsonByteLength(message.content);
+      if (bytes > this.config.maxMessageBytes)
+        failures.add(message.userId, message.deviceId, "too_large");
+      else into.push({ ...message, bytes });
+    }
+  }
+
+  private async sendChunks(
+    eventType: string,
+    messages: ReadonlyArray<SizedMessage>,
+    attempt: Attempt,
+    signal: AbortSignal | undefined,
+  ): Promise<void> {
+    const chunks = chunkMessages(messages, this.config.chunkLimits);
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < chunks.length) {
+        const chunk = chunks[next++] as ReadonlyArray<SizedMessage>;
+        await this.sendChunk(eventType, chunk, attempt, signal);
+      }
+    };
+    const workers = Math.min(this.config.maxConcurrentRequests, chunks.length);
+    await Promise.all(Array.from({ length: workers }, worker));
+  }
+
+  private async sendChunk(
+    eventType: string,
+    chunk: ReadonlyArray<SizedMessage>,
+    attempt: Attempt,
+    signal: AbortSignal | undefined,
+  ): Promise<void> {
+    if (signal?.aborted) {
+      for (const m of chunk) attempt.failures.add(m.userId, m.deviceId, "cancelled");
+      return;
+    }
+    const txnId = newTxnId();
+    const wire: DeviceMessage[] = chunk.map(({ userId, deviceId, content }) => ({
+      userId,
+      deviceId,
+      content,
+    }));
+    const outcome = await sendWithRetry(
+      () => this.config.transport.sendToDevice(eventType, wire, txnId),
+      this.config.retry,
+      signal,
+    );
+    if (outcome.ok) {
+      attempt.delivered += chunk.length;
+      return;
+    }
+    if (outcome.error.httpStatus !== undefined) attempt.lastHttpError = outcome.error;
+    this.config.logger.warn(
+      `to-device request ${txnId} failed after ${outcome.attempts} attempt(s): ${outcome.error.message}`,
+    );
+    const reason = reasonOf(outcome.error);
+    for (const m of chunk) attempt.failures.add(m.userId, m.deviceId, reason);
+  }
+
+  private result(attempt: Attempt, cancelled: boolean): SendResult {
+    const failures = attempt.failures.toJSON();
+    if (attempt.delivered > 0) {
+      return attempt.failures.size === 0 ? { kind: "delivered" } : { kind: "delivered", failures };
+    }
+    const apiError =
+      attempt.lastHttpError === undefined ? undefined : matrixApiErrorOf(attempt.lastHttpError);
+    const message = cancelled
+      ? "the widget was detached before the message was sent"
+      : attempt.failures.size === 0
+        ? "no device to send to"
+        : `no device received the message (${summarize(failures)})`;
+    return {
+      kind: "failed",
+      message,
+      failures,
+      ...(apiError === undefined ? {} : { matrixApiError: apiError }),
+    };
+  }
+}
+
+/** `unknown_device: 2, http_500: 1` */
+function summarize(failures: DeliveryFailures): string {
+  const counts = new Map<string, number>();
+  for (const devices of Object.values(failures)) {
+    for (const reason of Object.values(devices)) counts.set(reason, (counts.get(reason) ?? 0) + 1);
+  }
+  return [...counts].map(([reason, n]) => `${reason}: ${n}`).join(", ");
+}
