@@ -1,17 +1,49 @@
-import { provisionSynapse } from "./provision.js";
+import { startHomeserver } from "./homeserver.js";
 import { stderrLog } from "./progress.js";
+import { provisionSynapse } from "./provision.js";
 
 const [command] = process.argv.slice(2);
 
+async function provision(): Promise<void> {
+  const started = performance.now();
+  const result = await provisionSynapse();
+  const seconds = ((performance.now() - started) / 1000).toFixed(3);
+  stderrLog(
+    `${result.built ? "built" : "already provisioned"}: Synapse ${result.synapseVersion} at ${result.root} (${seconds} s)`,
+  );
+}
+
+/** Starts one server and keeps it until SIGINT or SIGTERM. */
+async function start(): Promise<void> {
+  const homeserver = await startHomeserver({
+    ...(process.env.WIDGET_TODEVICE_HOMESERVER_PORT === undefined
+      ? {}
+      : { port: Number(process.env.WIDGET_TODEVICE_HOMESERVER_PORT) }),
+  });
+  const info = homeserver.info();
+  process.stdout.write(
+    [
+      `WIDGET_TODEVICE_HOMESERVER_URL=${info.baseUrl}`,
+      `WIDGET_TODEVICE_REGISTRATION_SECRET=${info.registrationSecret}`,
+      `WIDGET_TODEVICE_SERVER_NAME=${info.serverName}`,
+      "",
+    ].join("\n"),
+  );
+  stderrLog(`log: ${homeserver.logFile ?? "(not managed here)"}; Ctrl-C stops it`);
+  await new Promise<void>((resolve) => {
+    process.once("SIGINT", resolve);
+    process.once("SIGTERM", resolve);
+  });
+  stderrLog("stopping");
+  await homeserver.stop();
+}
+
 async function main(): Promise<void> {
   switch (command) {
-    case "provision": {
-      const started = performance.now();
-      const result = await provisionSynapse();
-      const seconds = ((performance.now() - started) / 1000).toFixed(3);
-      stderrLog(`${result.built ? "built" : "already provisioned"}: Synapse ${result.synapseVersion} at ${result.root} (${seconds} s)`);
-      return;
-    }
+    case "provision":
+      return provision();
+    case "start":
+      return start();
     default:
       process.stderr.write("usage: cli.ts provision | start\n");
       process.exitCode = 2;
@@ -19,6 +51,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.stderr.write(
+    `${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
   process.exitCode = 1;
 });

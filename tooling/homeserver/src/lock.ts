@@ -36,7 +36,9 @@ export async function withDirectoryLock<T>(
       continue;
     }
     if (!announced) {
-      log(`waiting for ${Number.isInteger(owner) ? `process ${owner}` : "another process"} (lock ${lockDir})`);
+      log(
+        `waiting for ${Number.isInteger(owner) ? `process ${owner}` : "another process"} (lock ${lockDir})`,
+      );
       announced = true;
     }
     await sleep(500);

@@ -9,7 +9,11 @@ export async function mountsUnder(dir: string): Promise<string[]> {
     .map((line) => line.split(" ")[4])
     .filter((point): point is string => point !== undefined)
     // mountinfo escapes spaces and other odd characters as octal.
-    .map((point) => point.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(Number.parseInt(octal, 8))))
+    .map((point) =>
+      point.replace(/\\([0-7]{3})/g, (_, octal: string) =>
+        String.fromCharCode(Number.parseInt(octal, 8)),
+      ),
+    )
     .filter((point) => point === dir || point.startsWith(`${dir}/`));
   return points.sort((a, b) => b.length - a.length);
 }

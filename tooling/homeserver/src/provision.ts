@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { chmod, mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { CHROOT_ENV, chrootCommand } from "./chroot-command.js";
 import { runCommand } from "./command.js";
@@ -91,7 +91,11 @@ async function provisionLocked(root: string, log: Log): Promise<Provisioned> {
     );
     await configureApt(partial);
     const synapseVersion = await installSynapse(partial, log);
-    const written: Marker = { recipe: RECIPE, synapseVersion, provisionedAt: new Date().toISOString() };
+    const written: Marker = {
+      recipe: RECIPE,
+      synapseVersion,
+      provisionedAt: new Date().toISOString(),
+    };
     await writeFile(join(partial, MARKER), `${JSON.stringify(written, null, 2)}\n`);
     await rename(partial, root);
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
@@ -109,7 +113,8 @@ async function removeChroot(dir: string): Promise<void> {
 async function ensureHostDebootstrap(log: Log): Promise<void> {
   if (existsSync("/usr/sbin/debootstrap")) return;
   await timed(log, "apt-get install debootstrap (host)", async () => {
-    const install = () => runCommand("apt-get", ["install", "-y", "debootstrap"], { env: aptEnv() });
+    const install = () =>
+      runCommand("apt-get", ["install", "-y", "debootstrap"], { env: aptEnv() });
     try {
       await install();
     } catch {
@@ -138,7 +143,11 @@ async function configureApt(root: string): Promise<void> {
 
 function inChroot(root: string, argv: readonly string[], input?: string) {
   const { command, args } = chrootCommand(root, argv);
-  return runCommand(command, args, input === undefined ? { env: CHROOT_ENV } : { env: CHROOT_ENV, input });
+  return runCommand(
+    command,
+    args,
+    input === undefined ? { env: CHROOT_ENV } : { env: CHROOT_ENV, input },
+  );
 }
 
 async function installSynapse(root: string, log: Log): Promise<string> {
