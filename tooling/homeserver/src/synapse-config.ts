@@ -1,0 +1,76 @@
+/** Paths as Synapse sees them: the instance's data dir is bind-mounted here in the chroot. */
+export const DATA_DIR_IN_CHROOT = "/data";
+
+export interface SynapseConfigInput {
+  serverName: string;
+  bindAddress: string;
+  port: number;
+  registrationSecret: string;
+  macaroonSecret: string;
+  formSecret: string;
+}
+
+/** Limits no test should ever reach: tests register, log in and send in bursts. */
+const UNLIMITED = { per_second: 100_000, burst_count: 1_000_000 };
+
+/**
+ * The homeserver.yaml for a test server. Written as JSON, which is YAML too, so that no YAML
+ * library is needed. Everything a single-server test needs; federation is off.
+ */
+export function synapseConfig(input: SynapseConfigInput): Record<string, unknown> {
+  const data = DATA_DIR_IN_CHROOT;
+  const baseUrl = `http://${input.bindAddress}:${input.port}`;
+  return {
+    server_name: input.serverName,
+    public_baseurl: `${baseUrl}/`,
+    pid_file: `${data}/homeserver.pid`,
+    listeners: [
+      {
+        port: input.port,
+        bind_addresses: [input.bindAddress],
+        type: "http",
+        tls: false,
+        x_forwarded: false,
+        resources: [{ names: ["client"], compress: false }],
+      },
+    ],
+    database: { name: "sqlite3", args: { database: `${data}/homeserver.db` } },
+    media_store_path: `${data}/media_store`,
+    signing_key_path: `${data}/signing.key`,
+    registration_shared_secret: input.registrationSecret,
+    macaroon_secret_key: input.macaroonSecret,
+    form_secret: input.formSecret,
+    report_stats: false,
+    // Password hashing at the default cost (12) takes about 0.25 s per registration or login.
+    bcrypt_rounds: 4,
+    enable_metrics: false,
+    enable_registration: true,
+    enable_registration_without_verification: true,
+    // No key server and no federation: the machine reaches nothing outside, and tests must not
+    // wait on a lookup that times out.
+    trusted_key_servers: [],
+    suppress_key_server_warning: true,
+    federation_domain_whitelist: [],
+    presence: { enabled: false },
+    url_preview_enabled: false,
+    // Synapse's defaults throttle registrations, logins, messages and room key requests (a
+    // to-device type) far below what a test burst does.
+    rc_message: UNLIMITED,
+    rc_registration: UNLIMITED,
+    rc_registration_token_validity: UNLIMITED,
+    rc_login: { address: UNLIMITED, account: UNLIMITED, failed_attempts: UNLIMITED },
+    rc_admin_redaction: UNLIMITED,
+    rc_joins: { local: UNLIMITED, remote: UNLIMITED },
+    rc_joins_per_room: UNLIMITED,
+    rc_3pid_validation: UNLIMITED,
+    rc_invites: { per_room: UNLIMITED, per_user: UNLIMITED, per_issuer: UNLIMITED },
+    rc_third_party_invite: UNLIMITED,
+    rc_key_requests: UNLIMITED,
+    rc_media_create: UNLIMITED,
+    rc_presence: { per_user: UNLIMITED },
+    rc_delayed_event_mgmt: UNLIMITED,
+    rc_room_creation: UNLIMITED,
+    rc_reports: UNLIMITED,
+    rc_user_directory: UNLIMITED,
+  };
+}
