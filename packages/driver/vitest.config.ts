@@ -1,3 +1,6 @@
 import { testPreset } from "@widget-todevice/vitest-config";
 
-export default testPreset({ environment: "happy-dom" }, { test: { setupFiles: ["test/setup.ts"] } });
+export default testPreset(
+  { environment: "happy-dom" },
+  { test: { setupFiles: ["test/setup.ts"] } },
+);

@@ -250,7 +250,11 @@ export class ToDeviceDriver {
         context,
         (format) => {
           // Sending in a format is as good as advertising it.
-          if (format !== "legacy" && !advertised.has(format)) advertised.add(format);
+          advertised.add(format);
+          if (formats !== undefined && !formats.includes(format)) {
+            formats = [...formats, format];
+            route.negotiated(formats);
+          }
         },
       )
         .then((response) => reply(request, response))

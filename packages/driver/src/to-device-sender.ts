@@ -207,13 +207,16 @@ export class ToDeviceSender {
       const requested = group.recipients[userId] ?? [];
       const known = lists === "timeout" ? undefined : lists.get(userId);
       if (encrypt && known === undefined) {
-        const reason = lists === "timeout" ? "device_list_timeout" : "no_devices";
-        for (const deviceId of requested)
-          failures.add(
-            userId,
-            deviceId,
-            reason === "no_devices" && deviceId !== ALL_DEVICES ? "unknown_device" : reason,
-          );
+        // No list at all: nothing can be encrypted for this user.
+        for (const deviceId of requested) {
+          const reason =
+            lists === "timeout"
+              ? "device_list_timeout"
+              : deviceId === ALL_DEVICES
+                ? "no_devices"
+                : "unknown_device";
+          failures.add(userId, deviceId, reason);
+        }
         continue;
       }
       for (const deviceId of requested) {

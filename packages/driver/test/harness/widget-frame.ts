@@ -45,7 +45,11 @@ class FrameWindow {
     const data: unknown = structuredClone(message);
     setTimeoutZero(() => {
       window.dispatchEvent(
-        new MessageEvent("message", { data, origin: this.senderOrigin, source: this.source() as unknown as Window }),
+        new MessageEvent("message", {
+          data,
+          origin: this.senderOrigin,
+          source: this.source() as unknown as Window,
+        }),
       );
     });
   }
@@ -75,14 +79,21 @@ export interface WidgetFrameOptions {
   readonly capabilities?: ReadonlyArray<string>;
   /** Host approvals; default: every grantable to-device capability, through the helper. */
   readonly grant?: (requested: Set<string>) => Promise<Set<string>>;
-  /** Whether the widget advertises this project's formats (a newer widget) or only stock ones. */
-  readonly advertisesFormats?: boolean;
+  /**
+   * The format identifiers the widget advertises besides the stock versions: `true` for all of
+   * them (a newer widget), nothing for a stock matrix-widget-api widget.
+   */
+  readonly advertisesFormats?: boolean | ReadonlyArray<string>;
 }
 
 /** What a widget's request came back with: the response data, or the error reply. */
 export type Reply =
   | { readonly ok: true; readonly response: IWidgetApiResponseData }
-  | { readonly ok: false; readonly message: string; readonly data: Readonly<Record<string, unknown>> };
+  | {
+      readonly ok: false;
+      readonly message: string;
+      readonly data: Readonly<Record<string, unknown>>;
+    };
 
 export class WidgetFrame {
   readonly widgetApi: WidgetApi;
@@ -106,12 +117,20 @@ export class WidgetFrame {
       if (parent === undefined) Reflect.deleteProperty(globalThis, "parent");
       else Object.defineProperty(globalThis, "parent", parent);
     }
-    for (const capability of options.capabilities ?? []) this.widgetApi.requestCapability(capability);
-    if (options.advertisesFormats === true) {
-      this.widgetApi.on(`action:${WidgetApiFromWidgetAction.SupportedApiVersions}`, (event: CustomEvent<IWidgetApiRequest>) => {
-        event.preventDefault();
-        this.widgetApi.transport.reply(event.detail, { supported_versions: [...CurrentApiVersions, ...FORMAT_IDENTIFIERS] });
-      });
+    for (const capability of options.capabilities ?? [])
+      this.widgetApi.requestCapability(capability);
+    const advertised =
+      options.advertisesFormats === true ? FORMAT_IDENTIFIERS : options.advertisesFormats;
+    if (advertised !== undefined && advertised !== false) {
+      this.widgetApi.on(
+        `action:${WidgetApiFromWidgetAction.SupportedApiVersions}`,
+        (event: CustomEvent<IWidgetApiRequest>) => {
+          event.preventDefault();
+          this.widgetApi.transport.reply(event.detail, {
+            supported_versions: [...CurrentApiVersions, ...advertised],
+          });
+        },
+      );
     }
     this.widgetApi.on("action:send_to_device", (event: CustomEvent<IWidgetApiRequest>) => {
       event.preventDefault();
@@ -132,7 +151,8 @@ export class WidgetFrame {
       type: options.type ?? "org.example.app",
       url: `${WIDGET_ORIGIN}/index.html`,
     });
-    const grant = options.grant ?? ((requested) => validateToDeviceCapabilities(requested, () => true));
+    const grant =
+      options.grant ?? ((requested) => validateToDeviceCapabilities(requested, () => true));
     this.clientApi = new ClientWidgetApi(widget, iframe, new TestWidgetDriver(grant));
   }
 
@@ -147,7 +167,10 @@ export class WidgetFrame {
   /** Sends `data` as a `fromWidget` `send_to_device` request, exactly as given. */
   async send(data: unknown): Promise<Reply> {
     try {
-      const response = await this.widgetApi.transport.send(WidgetApiFromWidgetAction.SendToDevice, data as never);
+      const response = await this.widgetApi.transport.send(
+        WidgetApiFromWidgetAction.SendToDevice,
+        data as never,
+      );
       return { ok: true, response };
     } catch (error) {
       if (error instanceof WidgetApiResponseError) {

@@ -35,19 +35,28 @@ export class RecordingLogger implements DriverLogger {
   }
 }
 
-export interface World {
+/** One client running the driver, with widgets attached to it. */
+export interface Host {
+  readonly transport: InMemoryTransport;
+  readonly driver: ToDeviceDriver;
+  /** A widget on this client, attached, loaded and negotiated. */
+  widget(binding?: Partial<WidgetBinding>, options?: WidgetFrameOptions): Promise<AttachedWidget>;
+  /** Attached but not loaded: the caller calls `frame.load()`. */
+  unloadedWidget(binding?: Partial<WidgetBinding>, options?: WidgetFrameOptions): AttachedWidget;
+}
+
+export interface AttachedWidget {
+  readonly frame: WidgetFrame;
+  readonly attachment: WidgetAttachment;
+}
+
+export interface World extends Host {
   readonly homeserver: InMemoryHomeserver;
   readonly alice: InMemoryTransport;
   readonly bob: InMemoryTransport;
   readonly logger: RecordingLogger;
-  readonly driver: ToDeviceDriver;
-  /** A widget on Alice's client, attached and negotiated. */
-  widget(
-    binding: Partial<WidgetBinding>,
-    options?: WidgetFrameOptions,
-  ): Promise<{ frame: WidgetFrame; attachment: WidgetAttachment }>;
-  /** Like `widget`, but not loaded yet: the caller calls `frame.load()`. */
-  unloadedWidget(binding: Partial<WidgetBinding>, options?: WidgetFrameOptions): { frame: WidgetFrame; attachment: WidgetAttachment };
+  /** Runs a driver on another device (Bob's by default): the receiving side of a test. */
+  host(transport?: InMemoryTransport, options?: Partial<ToDeviceDriverOptions>): Host;
 }
 
 const cleanups: Array<() => void> = [];
@@ -57,31 +66,25 @@ afterEach(() => {
 
 let widgetCounter = 0;
 
-export function createWorld(options: Partial<ToDeviceDriverOptions> = {}): World {
-  const homeserver = new InMemoryHomeserver();
-  const alice = homeserver.addDevice(ALICE, "ALICEDEV");
-  const bob = homeserver.addDevice(BOB, "BOBDEV", { verified: true });
-  const logger = new RecordingLogger();
-  const driver = new ToDeviceDriver({
-    transport: alice,
-    logger,
-    retry: { initialBackoffMs: 5, maxBackoffMs: 20 },
-    ...options,
-  });
+function makeHost(transport: InMemoryTransport, options: ToDeviceDriverOptions): Host {
+  const driver = new ToDeviceDriver(options);
   cleanups.push(() => driver.dispose());
-
-  const unloadedWidget = (binding: Partial<WidgetBinding>, frameOptions: WidgetFrameOptions = {}) => {
+  const unloadedWidget = (
+    binding: Partial<WidgetBinding> = {},
+    frameOptions: WidgetFrameOptions = {},
+  ) => {
     widgetCounter++;
     const frame = new WidgetFrame({ widgetId: `w${widgetCounter}`, ...frameOptions });
-    const attachment = driver.attach(frame.clientApi, { roomId: ROOM, roomEncrypted: true, ...binding });
+    const attachment = driver.attach(frame.clientApi, {
+      roomId: ROOM,
+      roomEncrypted: true,
+      ...binding,
+    });
     cleanups.push(() => frame.stop());
     return { frame, attachment };
   };
   return {
-    homeserver,
-    alice,
-    bob,
-    logger,
+    transport,
     driver,
     unloadedWidget,
     async widget(binding, frameOptions) {
@@ -90,6 +93,24 @@ export function createWorld(options: Partial<ToDeviceDriverOptions> = {}): World
       await made.attachment.negotiated;
       return made;
     },
+  };
+}
+
+export function createWorld(options: Partial<ToDeviceDriverOptions> = {}): World {
+  const homeserver = new InMemoryHomeserver();
+  const alice = homeserver.addDevice(ALICE, "ALICEDEV", { verified: true });
+  const bob = homeserver.addDevice(BOB, "BOBDEV", { verified: true });
+  const logger = new RecordingLogger();
+  const defaults = { logger, retry: { initialBackoffMs: 5, maxBackoffMs: 20 } };
+  const aliceHost = makeHost(alice, { transport: alice, ...defaults, ...options });
+  return {
+    ...aliceHost,
+    homeserver,
+    alice,
+    bob,
+    logger,
+    host: (transport = bob, hostOptions = {}) =>
+      makeHost(transport, { transport, ...defaults, ...hostOptions }),
   };
 }
 
