@@ -96,7 +96,8 @@ export function embedWidget(
   setup: (host: ClientWidgetApi) => void = () => {},
 ): HostWindow {
   const definition: IWidget = {
-    id: WIDGET_ID,
+    // Several widgets can share the page: each side filters by widget ID.
+    id: new URL(url).searchParams.get("widgetId") ?? WIDGET_ID,
     creatorUserId: ALICE,
     type: "m.custom",
     url,

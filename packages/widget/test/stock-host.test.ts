@@ -3,7 +3,7 @@
 // exchanging real postMessages in happy-dom (see harness.ts). No fakes besides the driver.
 import { FORMAT_LEGACY, FORMAT_RECIPIENTS, FORMAT_SCOPED } from "@widget-todevice/codec";
 import * as t from "io-ts";
-import { CurrentApiVersions, WidgetApi } from "matrix-widget-api";
+import { CurrentApiVersions, type IWidgetApiRequest, WidgetApi } from "matrix-widget-api";
 import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
 import {
   createToDeviceWidget,
@@ -19,6 +19,7 @@ import {
   installStructuredClone,
   quietWidgetApiLogs,
   RecordingDriver,
+  ROOM,
   until,
   widgetUrl,
 } from "./harness.js";
@@ -282,5 +283,43 @@ describe("receiving from a stock host", () => {
 
   test("subscribing to an undeclared type throws", () => {
     expect(() => start().subscribe("org.example.other", () => {})).toThrow(ToDeviceCapabilityError);
+  });
+});
+
+describe("scoped mode's second line of defence", () => {
+  test("a host that claims to scope but leaks another room's message: the widget drops it", async () => {
+    page.stop();
+    // A stock host that advertises every format, but filters nothing.
+    page = embedWidget(driver, widgetUrl(), (host) => {
+      host.on("action:supported_api_versions", (event: CustomEvent<IWidgetApiRequest>) => {
+        event.preventDefault();
+        host.transport.reply(event.detail, {
+          supported_versions: [...CurrentApiVersions, FORMAT_RECIPIENTS, FORMAT_SCOPED],
+        });
+      });
+    });
+    const errors: ToDeviceReceiveError[] = [];
+    const w = start({ onError: (error) => errors.push(error) });
+    const got: unknown[] = [];
+    w.subscribe(PING, (message) => {
+      got.push(message.content);
+    });
+    expect(await w.ready).toMatchObject({ scoped: true, format: "scoped" });
+    const sender = "@bob:example.org";
+    const scoped = (room_id: string) => ({ n: 1, scope: { room_id, id: PING } });
+    await page.host.feedToDevice({ type: PING, sender, content: scoped("!r2:example.org") }, true);
+    await page.host.feedToDevice({ type: PING, sender, content: { n: 2 } }, true);
+    await page.host.feedToDevice({ type: PING, sender, content: scoped(ROOM) }, true);
+    expect(got).toEqual([scoped(ROOM)]);
+    expect(errors.map((error) => error.reason)).toEqual(["out_of_scope", "out_of_scope"]);
+  });
+
+  test("an invalid message from the host is answered with an error naming the path", async () => {
+    const errors: ToDeviceReceiveError[] = [];
+    const w = start({ onError: (error) => errors.push(error) });
+    await w.ready;
+    const feeding = page.host.feedToDevice({ type: PING, sender: "bob", content: {} }, true);
+    await expect(feeding).rejects.toThrow(/Invalid to-device message: sender/);
+    expect(errors[0]).toMatchObject({ reason: "invalid_message" });
   });
 });
