@@ -32,10 +32,12 @@ export interface SendOptions {
   readonly encrypted?: boolean;
   /**
    * Send scoped to the widget's room (section 3.3): the host stamps
-   * `content.scope = {room_id, id}`; `id` defaults to the event type. A host that cannot
+   * `content.scope = {room_id, id}`; `id` defaults to the widget's type (`m.custom`, ...). A host that cannot
    * scope makes the send fail with `scope_unsupported`; it is never sent unscoped.
+   * `"auto"`: scoped when the negotiation is (a scoping host and a room-bound widget, whose
+   * peers then accept only scoped messages), else unscoped.
    */
-  readonly scope?: RequestedScope;
+  readonly scope?: RequestedScope | "auto";
   /** How long to wait for the host; default the widget's `sendTimeoutMs` (60 s). */
   readonly timeoutMs?: number;
   /**
@@ -83,7 +85,7 @@ export function buildRequest(
     ...(options.encrypted === undefined ? {} : { encrypted: options.encrypted }),
     recipient_devices: recipientDevices,
     content,
-    ...(options.scope === undefined ? {} : { scope: options.scope }),
+    ...(options.scope === undefined || options.scope === "auto" ? {} : { scope: options.scope }),
   };
   return E.map(normalize)(decodeSendRequest(wire));
 }

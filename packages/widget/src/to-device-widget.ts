@@ -232,8 +232,10 @@ export class ToDeviceWidget {
       });
     }
     const ours = this.formats.filter((format) => negotiation.hostFormats.includes(format));
-    const format = sendFormat(ours, options.scope !== undefined);
-    const data = format === undefined ? undefined : requestData(built.right, format);
+    const request =
+      options.scope === "auto" && negotiation.scoped ? { ...built.right, scope: {} } : built.right;
+    const format = sendFormat(ours, request.scope !== undefined);
+    const data = format === undefined ? undefined : requestData(request, format);
     if (format === undefined || data === undefined) {
       throw new ToDeviceSendError(
         `the host cannot send room-scoped messages (it does not advertise org.matrix.msc3819.scoped); the ${type} send was not sent unscoped`,
