@@ -30,9 +30,11 @@ async function start(): Promise<void> {
     ].join("\n"),
   );
   stderrLog(`log: ${homeserver.logFile ?? "(not managed here)"}; Ctrl-C stops it`);
+  // `on`, not `once`: Ctrl-C reaches this process twice (from the terminal and relayed by tsx),
+  // and a second signal without a handler would kill it before stop() has finished.
   await new Promise<void>((resolve) => {
-    process.once("SIGINT", resolve);
-    process.once("SIGTERM", resolve);
+    process.on("SIGINT", () => resolve());
+    process.on("SIGTERM", () => resolve());
   });
   stderrLog("stopping");
   await homeserver.stop();

@@ -47,7 +47,7 @@ export interface Homeserver extends HomeserverClient {
   readonly logFile: string | undefined;
   /** Plain data for the server, e.g. for vitest's `provide`. */
   info(): HomeserverInfo;
-  /** Stops the server (SIGTERM, then SIGKILL after 10 s) and removes its data dir unless kept. */
+  /** Stops the server (SIGTERM, then SIGKILL after 10 s) and removes its data dir unless kept. Idempotent. */
   stop(): Promise<void>;
 }
 
@@ -170,19 +170,26 @@ async function startOnce(
     exitStatus = status;
   });
 
-  const stop = async () => {
-    if (exitStatus === undefined && child.pid !== undefined) {
-      signalGroup(child.pid, "SIGTERM");
-      const timedOut = await Promise.race([
-        exited.then(() => false),
-        sleep(STOP_GRACE_MS).then(() => true),
-      ]);
-      if (timedOut) {
-        log(`Synapse ${serverName} ignored SIGTERM for ${STOP_GRACE_MS} ms; killing it`);
-        signalGroup(child.pid, "SIGKILL");
-        await exited;
-      }
+  const kill = async () => {
+    if (exitStatus !== undefined || child.pid === undefined) return;
+    signalGroup(child.pid, "SIGTERM");
+    // A cleared timer: a pending one would hold the process (a test run, the CLI) open.
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = await Promise.race([
+      exited.then(() => false),
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(true), STOP_GRACE_MS);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (timedOut) {
+      log(`Synapse ${serverName} ignored SIGTERM for ${STOP_GRACE_MS} ms; killing it`);
+      signalGroup(child.pid, "SIGKILL");
+      await exited;
     }
+  };
+  const stop = async () => {
+    await kill();
     if (!keepDataDir) await rm(dataDir, { recursive: true, force: true });
   };
 
@@ -191,7 +198,10 @@ async function startOnce(
   for (;;) {
     if (exitStatus !== undefined) {
       const tail = await logTail(logFile);
-      if (/Address already in use/.test(tail)) throw new PortTakenError(`port ${port} was taken`);
+      if (/Address already in use/.test(tail)) {
+        if (!keepDataDir) await rm(dataDir, { recursive: true, force: true });
+        throw new PortTakenError(`Synapse ${serverName} could not bind ${baseUrl}: address in use`);
+      }
       throw new Error(
         `Synapse ${serverName} exited during startup (${exitStatus}); log ${logFile}:\n${tail}`,
       );
@@ -199,7 +209,8 @@ async function startOnce(
     if (await answers(`${baseUrl}/_matrix/client/versions`)) break;
     if (performance.now() > deadline) {
       const tail = await logTail(logFile);
-      await stop().catch(() => {});
+      // The data dir stays for inspection.
+      await kill().catch(() => {});
       throw new Error(
         `Synapse ${serverName} did not answer at ${baseUrl} within ${timeoutMs} ms; log ${logFile}:\n${tail}`,
       );
