@@ -33,9 +33,10 @@ function parametersOf(url: URL): URLSearchParams {
   const merged = new URLSearchParams(url.search);
   const hash = url.hash.replace(/^#/, "");
   const query = hash.includes("?") ? hash.slice(hash.indexOf("?") + 1) : hash;
-  for (const [name, value] of new URLSearchParams(query)) {
+  // forEach: the DOM lib types URLSearchParams as iterable only with DOM.Iterable.
+  new URLSearchParams(query).forEach((value, name) => {
     if (!merged.has(name)) merged.append(name, value);
-  }
+  });
   return merged;
 }
 
