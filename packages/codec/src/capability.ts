@@ -1,5 +1,5 @@
-import * as E from "fp-ts/lib/Either.js";
 import type { CodecIssue } from "./codec-issue.js";
+import * as E from "./either.js";
 import { eventTypeProblem, isEventType } from "./matrix-ids.js";
 
 // Section 1: one capability per event type and direction, in two spellings.

@@ -1,6 +1,6 @@
-import * as E from "fp-ts/lib/Either.js";
 import { canonicalJson, jsonEqual } from "./canonical-json.js";
 import type { CodecIssue } from "./codec-issue.js";
+import * as E from "./either.js";
 import { setOwn } from "./issue-log.js";
 import type { JsonObject } from "./json-content.js";
 import type {

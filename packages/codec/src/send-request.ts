@@ -1,6 +1,6 @@
-import * as E from "fp-ts/lib/Either.js";
 import * as t from "io-ts";
 import { type CodecIssue, issuesOf } from "./codec-issue.js";
+import * as E from "./either.js";
 import { childContext, hasOwn, IssueLog, isPlainObject, ownField } from "./issue-log.js";
 import {
   describe,
@@ -470,7 +470,7 @@ function requestCodec<A extends SendRequest>(
     (u): u is A =>
       isPlainObject(u) &&
       (only === undefined ? typeof u.format === "string" : u.format === only) &&
-      E.isRight(validate(encodeSendRequest(u as unknown as SendRequest), [])),
+      validate(encodeSendRequest(u as unknown as SendRequest), [])._tag === "Right",
     validate,
     (a) => encodeSendRequest(a),
   );
@@ -510,5 +510,5 @@ export function decodeSendRequest(
   limits?: Partial<Limits>,
 ): E.Either<ReadonlyArray<CodecIssue>, SendRequest> {
   const codec = limits === undefined ? SendRequestC : sendRequestCodec(limits);
-  return E.mapLeft(issuesOf)(codec.decode(input));
+  return E.mapLeft(codec.decode(input), issuesOf);
 }

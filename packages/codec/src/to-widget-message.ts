@@ -1,6 +1,6 @@
-import * as E from "fp-ts/lib/Either.js";
 import * as t from "io-ts";
 import { type CodecIssue, issuesOf } from "./codec-issue.js";
+import * as E from "./either.js";
 import { childContext, IssueLog, isPlainObject, ownField } from "./issue-log.js";
 import { describe, type JsonObject, newWalk, walkJsonObject } from "./json-content.js";
 import { type Limits, withDefaults } from "./limits.js";
@@ -151,7 +151,7 @@ export function toWidgetMessageCodec(
   };
   return new t.Type<ToWidgetMessage, ToWidgetMessage, unknown>(
     "ToWidgetMessage",
-    (u): u is ToWidgetMessage => E.isRight(validate(u, [])),
+    (u): u is ToWidgetMessage => validate(u, [])._tag === "Right",
     validate,
     encodeToWidgetMessage,
   );
@@ -165,5 +165,5 @@ export function decodeToWidgetMessage(
   limits?: Partial<Limits>,
 ): E.Either<ReadonlyArray<CodecIssue>, ToWidgetMessage> {
   const codec = limits === undefined ? ToWidgetMessageC : toWidgetMessageCodec(limits);
-  return E.mapLeft(issuesOf)(codec.decode(input));
+  return E.mapLeft(codec.decode(input), issuesOf);
 }

@@ -9,7 +9,8 @@ import {
   type SendRequestWire,
   toLegacyRequest,
 } from "@widget-todevice/codec";
-import * as E from "fp-ts/lib/Either.js";
+// fp-ts is used for its types only: its CommonJS build would not tree-shake out of a widget.
+import type { Either } from "fp-ts/lib/Either.js";
 import {
   type IWidgetApiRequestData,
   type IWidgetApiResponseData,
@@ -61,14 +62,17 @@ export function buildRequest(
   recipients: Recipients,
   content: object,
   options: SendOptions,
-): E.Either<ReadonlyArray<CodecIssue>, NormalSendRequest> {
+): Either<ReadonlyArray<CodecIssue>, NormalSendRequest> {
   let recipientDevices: unknown = recipients;
   if (typeof recipients === "object" && recipients !== null && !Array.isArray(recipients)) {
     const entries = Object.entries(recipients);
     if (entries.length === 0) {
-      return E.left([
-        { path: "recipient_devices", code: "invalid_value", message: "names no recipients" },
-      ]);
+      return {
+        _tag: "Left",
+        left: [
+          { path: "recipient_devices", code: "invalid_value", message: "names no recipients" },
+        ],
+      };
     }
     const devicesByUser: Record<string, unknown> = {};
     for (const [userId, devices] of entries) {
@@ -87,7 +91,8 @@ export function buildRequest(
     content,
     ...(options.scope === undefined || options.scope === "auto" ? {} : { scope: options.scope }),
   };
-  return E.map(normalize)(decodeSendRequest(wire));
+  const decoded = decodeSendRequest(wire);
+  return decoded._tag === "Left" ? decoded : { _tag: "Right", right: normalize(decoded.right) };
 }
 
 /** The request data for `format`: legacy repeats the content per device (section 4). */
@@ -107,7 +112,7 @@ export function requestData(
     };
   }
   const legacy = toLegacyRequest(request, { encryptedByDefault: true });
-  return E.isRight(legacy) ? encodeSendRequest(legacy.right) : undefined;
+  return legacy._tag === "Right" ? encodeSendRequest(legacy.right) : undefined;
 }
 
 /**

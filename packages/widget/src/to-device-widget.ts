@@ -5,7 +5,6 @@ import {
   formatIssues,
   type JsonObject,
 } from "@widget-todevice/codec";
-import * as E from "fp-ts/lib/Either.js";
 import {
   type IWidgetApiRequest,
   type IWidgetApiResponseData,
@@ -217,7 +216,7 @@ export class ToDeviceWidget {
     }
     // Bad input fails here, before anything is posted, with the codec's paths.
     const built = buildRequest(type, recipients, content, options);
-    if (E.isLeft(built)) {
+    if (built._tag === "Left") {
       throw new ToDeviceSendError(`invalid ${type} send: ${formatIssues(built.left)}`, {
         reason: "invalid_request",
         type,
@@ -351,7 +350,7 @@ export class ToDeviceWidget {
   private receive(data: unknown): IWidgetApiResponseData {
     // Strips what section 7 does not define: legacy hosts copy the raw event's envelope.
     const decoded = decodeToWidgetMessage(data);
-    if (E.isLeft(decoded)) {
+    if (decoded._tag === "Left") {
       const text = formatIssues(decoded.left);
       safely(
         this.onError,
