@@ -44,7 +44,7 @@ class FrameWindow {
     }
     const data: unknown = structuredClone(message);
     setTimeoutZero(() => {
-      window.dispatchEvent(
+      globalThis.dispatchEvent(
         new MessageEvent("message", {
           data,
           origin: this.senderOrigin,

@@ -1,0 +1,394 @@
+import type { JsonObject } from "@widget-todevice/codec";
+import type { ClientEvent, MatrixClient } from "matrix-js-sdk";
+import { consoleLogger, type DriverLogger } from "./logger.js";
+import {
+  type DeviceAddress,
+  type DeviceListOptions,
+  type DeviceMessage,
+  type EncryptedBatch,
+  type EncryptionFailure,
+  type ReceivedToDeviceEvent,
+  type ReceivedToDeviceMessage,
+  SendToDeviceError,
+  type ToDeviceTransport,
+} from "./transport.js";
+
+// The production transport: the driver's `ToDeviceTransport` on a matrix-js-sdk `MatrixClient`
+// with Rust crypto (`initRustCrypto`). Only types are imported from matrix-js-sdk, so this
+// module loads whatever copy of the SDK the host uses and never a second one.
+
+/**
+ * Section 5's outgoing trust: which of a recipient's devices get an encrypted message.
+ * - `all-devices`: every device that is not blocked (blacklisted) locally;
+ * - `exclude-insecure`: only devices cross-signed by their owner (Element's "exclude insecure
+ *   devices");
+ * - `verified-only`: only devices this account has verified (cross-signing or locally).
+ * Devices left out are reported to the widget as `withheld`.
+ */
+export type MatrixOutgoingTrust = "all-devices" | "exclude-insecure" | "verified-only";
+
+export interface MatrixJsSdkTransportOptions {
+  /** Default `"all-devices"`. */
+  readonly outgoingTrust?: MatrixOutgoingTrust;
+  /**
+   * How long making users trackable and querying their keys may take; give it the driver's
+   * `deviceListTimeoutMs` (default 10 s, as the driver's).
+   */
+  readonly deviceListTimeoutMs?: number;
+  /**
+   * A user who shares no encrypted room with this account gets no device-list updates through
+   * `/sync`, so their list can be stale (a device that logged in later is missing). Such users'
+   * keys are queried again before an encrypted send when their last query is older than this.
+   * Default 0: always (one `/keys/query` for all such users of the send).
+   */
+  readonly deviceListMaxAgeMs?: number;
+  readonly logger?: DriverLogger;
+}
+
+// ClientEvent.ReceivedToDeviceMessage, spelled out so that no value is imported from the SDK.
+const RECEIVED_TO_DEVICE_MESSAGE = "receivedToDeviceMessage" as ClientEvent.ReceivedToDeviceMessage;
+// DeviceVerification.Blocked
+const BLOCKED = -1;
+
+type CryptoApi = NonNullable<ReturnType<MatrixClient["getCrypto"]>>;
+
+/** The part of `MatrixClient` the transport uses. */
+export type MatrixJsSdkClient = Pick<MatrixClient, "getCrypto" | "sendToDevice" | "on" | "off"> &
+  Partial<Pick<MatrixClient, "getRooms">>;
+
+/**
+ * matrix-js-sdk's Rust crypto internals the transport reaches for, because matrix-js-sdk has no
+ * public API to track the devices of a user who shares no encrypted room with this account:
+ * `getUserDeviceInfo(users, true)` answers such users with a one-off key query that the
+ * OlmMachine never sees, so `encryptToDeviceMessages` would then skip all their devices. The
+ * room encryptor itself calls `olmMachine.updateTrackedUsers` and lets the outgoing-requests loop
+ * send the key query; the transport does the same. Every member is checked before use; without
+ * them it falls back to the public API (and such users' devices are reported, not dropped).
+ */
+interface RustCryptoInternals {
+  readonly olmMachine: {
+    readonly userId: { readonly constructor: new (userId: string) => unknown };
+    trackedUsers(): Promise<Set<{ toString(): string }>>;
+    updateTrackedUsers(users: unknown[]): Promise<void>;
+    queryKeysForUsers(users: unknown[]): unknown;
+  };
+  readonly outgoingRequestsManager: { doProcessOutgoingRequests(): Promise<void> };
+  readonly outgoingRequestProcessor: { makeOutgoingRequest(request: unknown): Promise<void> };
+}
+
+function rustInternals(crypto: CryptoApi): RustCryptoInternals | undefined {
+  const c = crypto as unknown as Partial<Record<string, Record<string, unknown> | undefined>>;
+  const machine = c.olmMachine;
+  const manager = c.outgoingRequestsManager;
+  const processor = c.outgoingRequestProcessor;
+  if (
+    typeof machine?.trackedUsers !== "function" ||
+    typeof machine.updateTrackedUsers !== "function" ||
+    typeof machine.queryKeysForUsers !== "function" ||
+    typeof (machine.userId as { constructor?: unknown } | undefined)?.constructor !== "function" ||
+    typeof manager?.doProcessOutgoingRequests !== "function" ||
+    typeof processor?.makeOutgoingRequest !== "function"
+  ) {
+    return undefined;
+  }
+  return crypto as unknown as RustCryptoInternals;
+}
+
+/** Resolves with the promise's value, or with `"timeout"` after `ms`. */
+function bounded<T>(promise: Promise<T>, ms: number): Promise<T | "timeout"> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<"timeout">((resolve) => {
+    timer = setTimeout(() => resolve("timeout"), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+function headersOf(headers: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (headers !== null && typeof headers === "object" && "forEach" in headers) {
+    (headers as Headers).forEach((value, name) => {
+      out[name] = value;
+    });
+  }
+  return out;
+}
+
+/** `Retry-After` in seconds or as an HTTP date. */
+function retryAfterHeader(headers: Record<string, string>): number | undefined {
+  const value = headers["retry-after"];
+  if (value === undefined) return undefined;
+  if (/^\d+$/.test(value)) return Number.parseInt(value, 10) * 1000;
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
+}
+
+/**
+ * matrix-js-sdk's `MatrixError` / `HTTPError` (an HTTP answer) or `ConnectionError` (none) as the
+ * driver's `SendToDeviceError`. Duck-typed: the host's copy of the SDK may not be ours.
+ */
+export function toSendToDeviceError(error: unknown): SendToDeviceError {
+  if (error instanceof SendToDeviceError) return error;
+  const e = (error ?? {}) as {
+    message?: unknown;
+    httpStatus?: unknown;
+    errcode?: unknown;
+    data?: { retry_after_ms?: unknown } | undefined;
+    httpHeaders?: unknown;
+    url?: unknown;
+  };
+  const message = typeof e.message === "string" ? e.message : String(error);
+  if (typeof e.httpStatus !== "number") return new SendToDeviceError(message);
+  const httpHeaders = headersOf(e.httpHeaders);
+  const bodyRetry = e.data?.retry_after_ms;
+  const retryAfterMs =
+    retryAfterHeader(httpHeaders) ?? (typeof bodyRetry === "number" ? bodyRetry : undefined);
+  return new SendToDeviceError(message, {
+    httpStatus: e.httpStatus,
+    errcode: typeof e.errcode === "string" ? e.errcode : undefined,
+    retryAfterMs,
+    url: typeof e.url === "string" ? e.url : undefined,
+    httpHeaders,
+  });
+}
+
+const key = (userId: string, deviceId: string) => `${userId}\n${deviceId}`;
+
+/**
+ * A `ToDeviceTransport` on a matrix-js-sdk client with Rust crypto. The client must have run
+ * `initRustCrypto()` before encrypted sends; cleartext sends and receiving work without crypto.
+ */
+export class MatrixJsSdkTransport implements ToDeviceTransport {
+  readonly outgoingTrust: MatrixOutgoingTrust;
+  private readonly deviceListTimeoutMs: number;
+  private readonly deviceListMaxAgeMs: number;
+  private readonly logger: DriverLogger;
+  /** Users tracked by this transport with no shared encrypted room: when last queried. */
+  private readonly lastQueried = new Map<string, number>();
+  private warnedNoInternals = false;
+
+  constructor(
+    private readonly client: MatrixJsSdkClient,
+    options: MatrixJsSdkTransportOptions = {},
+  ) {
+    this.outgoingTrust = options.outgoingTrust ?? "all-devices";
+    this.deviceListTimeoutMs = options.deviceListTimeoutMs ?? 10_000;
+    this.deviceListMaxAgeMs = options.deviceListMaxAgeMs ?? 0;
+    this.logger = options.logger ?? consoleLogger;
+  }
+
+  private crypto(): CryptoApi {
+    const crypto = this.client.getCrypto();
+    if (crypto === undefined)
+      throw new Error("encrypted to-device needs the client's crypto: call initRustCrypto() first");
+    return crypto;
+  }
+
+  async getUserDevices(
+    userIds: ReadonlyArray<string>,
+    options: DeviceListOptions,
+  ): Promise<ReadonlyMap<string, ReadonlyArray<string>>> {
+    const crypto = this.client.getCrypto();
+    // Without crypto there is no device list; cleartext sends go out unchecked.
+    if (crypto === undefined) return new Map();
+    if (options.downloadUncached) await this.trackAndRefresh(crypto, userIds);
+    const info = await crypto.getUserDeviceInfo([...userIds], options.downloadUncached);
+    const lists = new Map<string, ReadonlyArray<string>>();
+    for (const [userId, devices] of info) lists.set(userId, [...devices.keys()]);
+    return lists;
+  }
+
+  /**
+   * Makes the OlmMachine track `userIds` (so it can encrypt for their devices) and re-queries the
+   * keys of users who share no encrypted room with us (no device-list updates reach us for them).
+   * Bounded by `deviceListTimeoutMs`; on timeout the caller answers from what is known.
+   */
+  private async trackAndRefresh(crypto: CryptoApi, userIds: ReadonlyArray<string>): Promise<void> {
+    const internals = rustInternals(crypto);
+    if (internals === undefined) {
+      if (!this.warnedNoInternals) {
+        this.warnedNoInternals = true;
+        this.logger.warn(
+          "this matrix-js-sdk crypto does not let the transport track users outside shared encrypted rooms; their devices will be reported as unknown_device/no_olm_session",
+        );
+      }
+      return;
+    }
+    const machine = internals.olmMachine;
+    const UserId = machine.userId.constructor;
+    const work = (async () => {
+      const tracked = new Set([...(await machine.trackedUsers())].map((u) => u.toString()));
+      const untracked = userIds.filter((userId) => !tracked.has(userId));
+      const now = Date.now();
+      const stale = userIds.filter(
+        (userId) =>
+          tracked.has(userId) &&
+          this.lastQueried.has(userId) &&
+          now - (this.lastQueried.get(userId) ?? 0) >= this.deviceListMaxAgeMs &&
+          !this.sharesEncryptedRoom(userId),
+      );
+      if (untracked.length > 0) {
+        // What the room encryptor does for room members: new users are queued for a key query,
+        // which the outgoing-requests loop sends.
+        await machine.updateTrackedUsers(untracked.map((userId) => new UserId(userId)));
+        await internals.outgoingRequestsManager.doProcessOutgoingRequests();
+        for (const userId of untracked)
+          if (!this.sharesEncryptedRoom(userId)) this.lastQueried.set(userId, Date.now());
+      }
+      if (stale.length > 0) {
+        // An out-of-band key query whose answer the OlmMachine takes in (mark-as-sent).
+        const request = machine.queryKeysForUsers(stale.map((userId) => new UserId(userId)));
+        await internals.outgoingRequestProcessor.makeOutgoingRequest(request);
+        for (const userId of stale) this.lastQueried.set(userId, Date.now());
+      }
+    })();
+    try {
+      const outcome = await bounded(work, this.deviceListTimeoutMs);
+      if (outcome === "timeout") this.logger.warn("key query for to-device recipients timed out");
+    } catch (error) {
+      this.logger.warn("tracking to-device recipients failed", error);
+    }
+  }
+
+  private sharesEncryptedRoom(userId: string): boolean {
+    const rooms = this.client.getRooms?.() ?? [];
+    return rooms.some(
+      (room) =>
+        room.getMyMembership() === "join" &&
+        room.hasEncryptionStateEvent() &&
+        room.getMember(userId)?.membership === "join",
+    );
+  }
+
+  async encryptToDeviceMessages(
+    eventType: string,
+    devices: ReadonlyArray<DeviceAddress>,
+    content: JsonObject,
+  ): Promise<EncryptedBatch> {
+    const crypto = this.crypto();
+    const users = [...new Set(devices.map((d) => d.userId))];
+    const known = await crypto.getUserDeviceInfo(users, false);
+    const failures: EncryptionFailure[] = [];
+    const eligible: DeviceAddress[] = [];
+    for (const { userId, deviceId } of devices) {
+      const device = known.get(userId)?.get(deviceId);
+      if (device === undefined) failures.push({ userId, deviceId, reason: "unknown_device" });
+      else if (
+        (device.verified as number) === BLOCKED ||
+        !(await this.trusted(crypto, userId, deviceId))
+      )
+        failures.push({ userId, deviceId, reason: "withheld" });
+      else eligible.push({ userId, deviceId });
+    }
+    const messages: DeviceMessage[] = [];
+    if (eligible.length > 0) {
+      for (const m of await this.encryptEligible(crypto, eventType, eligible, content))
+        messages.push(m);
+    }
+    // matrix-js-sdk skips (with a log line) a device it cannot encrypt for: report it.
+    const encrypted = new Set(messages.map((m) => key(m.userId, m.deviceId)));
+    for (const { userId, deviceId } of eligible)
+      if (!encrypted.has(key(userId, deviceId)))
+        failures.push({ userId, deviceId, reason: "no_olm_session" });
+    return { eventType: "m.room.encrypted", messages, failures };
+  }
+
+  private async trusted(crypto: CryptoApi, userId: string, deviceId: string): Promise<boolean> {
+    if (this.outgoingTrust === "all-devices") return true;
+    const status = await crypto.getDeviceVerificationStatus(userId, deviceId);
+    if (status === null) return false;
+    return this.outgoingTrust === "verified-only" ? status.isVerified() : status.signedByOwner;
+  }
+
+  /** One batch; if it throws (a device without a session does), one device at a time. */
+  private async encryptEligible(
+    crypto: CryptoApi,
+    eventType: string,
+    devices: ReadonlyArray<DeviceAddress>,
+    content: JsonObject,
+  ): Promise<DeviceMessage[]> {
+    const toMessages = (batch: Awaited<ReturnType<CryptoApi["encryptToDeviceMessages"]>>) =>
+      batch.batch.map(({ userId, deviceId, payload }) => ({
+        userId,
+        deviceId,
+        content: payload as JsonObject,
+      }));
+    try {
+      return toMessages(await crypto.encryptToDeviceMessages(eventType, [...devices], content));
+    } catch (error) {
+      // A key claim the homeserver refused is the request's failure, not one device's.
+      if (typeof (error as { httpStatus?: unknown }).httpStatus === "number")
+        throw toSendToDeviceError(error);
+      this.logger.warn("encrypting to-device messages failed; trying device by device", error);
+    }
+    const each = await Promise.all(
+      devices.map(async (device) => {
+        try {
+          return toMessages(await crypto.encryptToDeviceMessages(eventType, [device], content));
+        } catch (error) {
+          this.logger.warn(`cannot encrypt for ${device.userId} ${device.deviceId}`, error);
+          return [];
+        }
+      }),
+    );
+    return each.flat();
+  }
+
+  async sendToDevice(
+    eventType: string,
+    messages: ReadonlyArray<DeviceMessage>,
+    txnId: string,
+  ): Promise<void> {
+    const contentMap = new Map<string, Map<string, Record<string, unknown>>>();
+    for (const { userId, deviceId, content } of messages) {
+      let devices = contentMap.get(userId);
+      if (devices === undefined) {
+        devices = new Map();
+        contentMap.set(userId, devices);
+      }
+      devices.set(deviceId, content);
+    }
+    try {
+      // With an explicit txnId, matrix-js-sdk makes exactly one request (it retries only after a
+      // token refresh, with the same path): the driver owns retries, and the txnId.
+      await this.client.sendToDevice(eventType, contentMap, txnId);
+    } catch (error) {
+      throw toSendToDeviceError(error);
+    }
+  }
+
+  onToDeviceMessage(listener: (received: ReceivedToDeviceMessage) => void): () => void {
+    const handler = (payload: {
+      message: { type: string; sender: string; content: unknown };
+      encryptionInfo: {
+        sender: string;
+        senderDevice?: string | undefined;
+        senderVerified: boolean;
+      } | null;
+    }) => {
+      const { message, encryptionInfo } = payload;
+      listener({
+        message: message as ReceivedToDeviceEvent,
+        encryptionInfo:
+          encryptionInfo === null
+            ? null
+            : {
+                sender: encryptionInfo.sender,
+                senderDevice: encryptionInfo.senderDevice,
+                senderVerified: encryptionInfo.senderVerified,
+              },
+      });
+    };
+    this.client.on(RECEIVED_TO_DEVICE_MESSAGE, handler);
+    return () => {
+      this.client.off(RECEIVED_TO_DEVICE_MESSAGE, handler);
+    };
+  }
+}
+
+/** `new MatrixJsSdkTransport(client, options)`. */
+export function createMatrixJsSdkTransport(
+  client: MatrixJsSdkClient,
+  options?: MatrixJsSdkTransportOptions,
+): MatrixJsSdkTransport {
+  return new MatrixJsSdkTransport(client, options);
+}

@@ -1,0 +1,11 @@
+// @widget-todevice/driver/matrix-js-sdk: the driver's transport on matrix-js-sdk (an optional
+// peer dependency). Kept out of the main entry so that hosts on other SDKs never load it.
+
+export {
+  createMatrixJsSdkTransport,
+  type MatrixJsSdkClient,
+  MatrixJsSdkTransport,
+  type MatrixJsSdkTransportOptions,
+  type MatrixOutgoingTrust,
+  toSendToDeviceError,
+} from "./matrix-js-sdk-transport.js";

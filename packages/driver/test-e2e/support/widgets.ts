@@ -1,0 +1,75 @@
+/**
+ * Hosts for the end-to-end tests: a `ToDeviceDriver` on a real matrix-js-sdk client through the
+ * production transport, with real matrix-widget-api widgets attached (test/harness).
+ */
+import { afterEach } from "vitest";
+import {
+  ToDeviceDriver,
+  type ToDeviceDriverOptions,
+  type WidgetAttachment,
+  type WidgetBinding,
+} from "../../src/index.js";
+import { MatrixJsSdkTransport, type MatrixJsSdkTransportOptions } from "../../src/matrix-js-sdk.js";
+import { WidgetFrame, type WidgetFrameOptions } from "../../test/harness/widget-frame.js";
+import { RecordingLogger } from "../../test/harness/world.js";
+import type { StartedClient } from "./matrix.js";
+
+export const PING = "org.example.ping";
+export const send = (type: string) => `org.matrix.msc3819.send.to_device:${type}`;
+export const receive = (type: string) => `org.matrix.msc3819.receive.to_device:${type}`;
+
+export interface E2eHost {
+  readonly started: StartedClient;
+  readonly transport: MatrixJsSdkTransport;
+  readonly driver: ToDeviceDriver;
+  readonly logger: RecordingLogger;
+  /** A widget on this client: attached, loaded and negotiated. */
+  widget(
+    binding: Partial<WidgetBinding> & { roomId: string | null },
+    options?: WidgetFrameOptions,
+  ): Promise<{ frame: WidgetFrame; attachment: WidgetAttachment }>;
+}
+
+const cleanups: Array<() => void> = [];
+afterEach(() => {
+  for (const cleanup of cleanups.splice(0)) cleanup();
+});
+
+let widgets = 0;
+
+export function hostOn(
+  started: StartedClient,
+  options: {
+    transport?: MatrixJsSdkTransportOptions;
+    driver?: Partial<ToDeviceDriverOptions>;
+  } = {},
+): E2eHost {
+  const logger = new RecordingLogger();
+  const transport = new MatrixJsSdkTransport(started.client, { logger, ...options.transport });
+  const driver = new ToDeviceDriver({
+    transport,
+    logger,
+    retry: { initialBackoffMs: 50, maxBackoffMs: 400 },
+    ...options.driver,
+  });
+  cleanups.push(() => driver.dispose());
+  return {
+    started,
+    transport,
+    driver,
+    logger,
+    async widget(binding, frameOptions = {}) {
+      widgets++;
+      const frame = new WidgetFrame({ widgetId: `e2e${widgets}`, ...frameOptions });
+      const room = binding.roomId === null ? null : started.client.getRoom(binding.roomId);
+      const attachment = driver.attach(frame.clientApi, {
+        roomEncrypted: () => room?.hasEncryptionStateEvent() ?? false,
+        ...binding,
+      });
+      cleanups.push(() => frame.stop());
+      await frame.load();
+      await attachment.negotiated;
+      return { frame, attachment };
+    },
+  };
+}
