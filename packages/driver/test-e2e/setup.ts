@@ -1,7 +1,7 @@
 import { beforeEach, vi } from "vitest";
 
 // matrix-js-sdk 43 declares Node >= 22; on Node 20 only `Promise.withResolvers` is missing.
-if (typeof Promise.withResolvers !== "function") {
+if (typeof (Promise as { withResolvers?: unknown }).withResolvers !== "function") {
   Object.defineProperty(Promise, "withResolvers", {
     configurable: true,
     writable: true,

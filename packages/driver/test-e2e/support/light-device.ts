@@ -90,7 +90,11 @@ export class LightDevice {
       else if (request instanceof SignatureUploadRequest) path = "/keys/signatures/upload";
       if (path === undefined) continue;
       const response = await this.request("POST", path, request.body);
-      await this.machine.markRequestAsSent(request.id, request.type, JSON.stringify(response));
+      await this.machine.markRequestAsSent(
+        request.id ?? "",
+        request.type,
+        JSON.stringify(response),
+      );
     }
   }
 

@@ -10,11 +10,11 @@ import {
 import {
   ClientEvent,
   createClient,
-  type Logger,
   type MatrixClient,
   type ReceivedToDeviceMessage,
   SyncState,
 } from "matrix-js-sdk";
+import type { Logger } from "matrix-js-sdk/lib/logger.js";
 import { inject } from "vitest";
 
 export function homeserver(): HomeserverClient {

@@ -2,7 +2,7 @@
  * Hosts for the end-to-end tests: a `ToDeviceDriver` on a real matrix-js-sdk client through the
  * production transport, with real matrix-widget-api widgets attached (test/harness).
  */
-import { afterEach } from "vitest";
+import { afterAll, afterEach } from "vitest";
 import {
   ToDeviceDriver,
   type ToDeviceDriverOptions,
@@ -30,9 +30,14 @@ export interface E2eHost {
   ): Promise<{ frame: WidgetFrame; attachment: WidgetAttachment }>;
 }
 
-const cleanups: Array<() => void> = [];
+// Widgets stop after each test; drivers (often made in `beforeAll`) after the file.
+const frames: Array<() => void> = [];
+const drivers: Array<() => void> = [];
 afterEach(() => {
-  for (const cleanup of cleanups.splice(0)) cleanup();
+  for (const stop of frames.splice(0)) stop();
+});
+afterAll(() => {
+  for (const dispose of drivers.splice(0)) dispose();
 });
 
 let widgets = 0;
@@ -52,7 +57,7 @@ export function hostOn(
     retry: { initialBackoffMs: 50, maxBackoffMs: 400 },
     ...options.driver,
   });
-  cleanups.push(() => driver.dispose());
+  drivers.push(() => driver.dispose());
   return {
     started,
     transport,
@@ -66,7 +71,7 @@ export function hostOn(
         roomEncrypted: () => room?.hasEncryptionStateEvent() ?? false,
         ...binding,
       });
-      cleanups.push(() => frame.stop());
+      frames.push(() => frame.stop());
       await frame.load();
       await attachment.negotiated;
       return { frame, attachment };
