@@ -1,0 +1,158 @@
+// The wire inspector: every postMessage between widgets and hosts, every /sendToDevice request,
+// and what each host's driver did with every incoming message, as formatted JSON with its size.
+
+export type WireKind = "postMessage" | "to-device" | "routing";
+export type WireTone = "plain" | "ok" | "error" | "note";
+
+export interface WireEntry {
+  readonly kind: WireKind;
+  /** "widget → host", "host → homeserver", ... */
+  readonly direction: string;
+  /** Which client and widget. */
+  readonly who: string;
+  /** The action or request line. */
+  readonly title: string;
+  readonly json: unknown;
+  readonly tone?: WireTone;
+  /** A line under the title: sizes compared, reasons for refusals and drops. */
+  readonly note?: string;
+}
+
+const encoder = new TextEncoder();
+
+/** UTF-8 bytes of the JSON text: how big a payload is on the wire. */
+export function jsonBytes(value: unknown): number {
+  return encoder.encode(JSON.stringify(value) ?? "").length;
+}
+
+const MAX_ENTRIES = 600;
+
+export class Inspector {
+  readonly element: HTMLElement;
+  private readonly list: HTMLOListElement;
+  private readonly counter: HTMLElement;
+  private readonly hidden = new Set<WireKind>();
+  private hideHandshake = false;
+  private count = 0;
+
+  constructor() {
+    this.element = document.createElement("section");
+    this.element.className = "inspector";
+    this.element.dataset.testid = "inspector";
+    this.element.innerHTML = `
+      <header>
+        <h2>Wire inspector</h2>
+        <span class="inspector-count"></span>
+        <label><input type="checkbox" data-kind="postMessage" checked> postMessage</label>
+        <label><input type="checkbox" data-kind="to-device" checked> /sendToDevice</label>
+        <label><input type="checkbox" data-kind="routing" checked> driver routing</label>
+        <label><input type="checkbox" data-filter="handshake"> hide handshake</label>
+        <button type="button" data-action="clear">Clear</button>
+      </header>
+      <p class="hint">Sizes are the UTF-8 bytes of each payload as JSON. Click an entry for its JSON.</p>
+      <ol class="inspector-list"></ol>`;
+    this.list = this.element.querySelector("ol") as HTMLOListElement;
+    this.counter = this.element.querySelector(".inspector-count") as HTMLElement;
+    for (const box of this.element.querySelectorAll<HTMLInputElement>("input[data-kind]")) {
+      box.addEventListener("change", () => {
+        const kind = box.dataset.kind as WireKind;
+        if (box.checked) this.hidden.delete(kind);
+        else this.hidden.add(kind);
+        this.applyFilters();
+      });
+    }
+    const handshake = this.element.querySelector<HTMLInputElement>("input[data-filter]");
+    handshake?.addEventListener("change", () => {
+      this.hideHandshake = handshake.checked;
+      this.applyFilters();
+    });
+    this.element.querySelector("[data-action=clear]")?.addEventListener("click", () => {
+      this.list.replaceChildren();
+      this.count = 0;
+      this.updateCount();
+    });
+    this.updateCount();
+  }
+
+  record(entry: WireEntry): void {
+    const bytes = jsonBytes(entry.json);
+    const item = document.createElement("li");
+    item.className = `wire wire-${entry.kind} tone-${entry.tone ?? "plain"}`;
+    item.dataset.kind = entry.kind;
+    item.dataset.title = entry.title;
+    item.dataset.bytes = String(bytes);
+    if (isHandshake(entry.title)) item.dataset.handshake = "true";
+    const details = document.createElement("details");
+    const summary = document.createElement("summary");
+    const time = new Date();
+    summary.innerHTML = `
+      <time>${time.toLocaleTimeString(undefined, { hour12: false })}.${String(time.getMilliseconds()).padStart(3, "0")}</time>
+      <span class="badge kind">${entry.kind}</span>
+      <span class="direction"></span>
+      <span class="who"></span>
+      <strong class="title"></strong>
+      <span class="bytes">${bytes.toLocaleString("en")} B</span>`;
+    (summary.querySelector(".direction") as HTMLElement).textContent = entry.direction;
+    (summary.querySelector(".who") as HTMLElement).textContent = entry.who;
+    (summary.querySelector(".title") as HTMLElement).textContent = entry.title;
+    details.append(summary);
+    if (entry.note !== undefined) {
+      const note = document.createElement("p");
+      note.className = "note";
+      note.textContent = entry.note;
+      details.append(note);
+    }
+    const pre = document.createElement("pre");
+    // Rendered on first open: hundreds of entries of pretty JSON would slow the page.
+    details.addEventListener(
+      "toggle",
+      () => {
+        if (pre.textContent === "") pre.textContent = JSON.stringify(entry.json, null, 2);
+      },
+      { once: true },
+    );
+    details.append(pre);
+    item.append(details);
+    if (this.isHidden(item)) item.hidden = true;
+    const atBottom =
+      this.list.scrollTop + this.list.clientHeight >= this.list.scrollHeight - 24 ||
+      this.list.childElementCount === 0;
+    this.list.append(item);
+    this.count++;
+    while (this.list.childElementCount > MAX_ENTRIES) this.list.firstElementChild?.remove();
+    if (atBottom) this.list.scrollTop = this.list.scrollHeight;
+    this.updateCount();
+  }
+
+  private isHidden(item: HTMLElement): boolean {
+    return (
+      this.hidden.has(item.dataset.kind as WireKind) ||
+      (this.hideHandshake && item.dataset.handshake === "true")
+    );
+  }
+
+  private applyFilters(): void {
+    for (const item of this.list.querySelectorAll<HTMLElement>("li")) {
+      item.hidden = this.isHidden(item);
+    }
+  }
+
+  private updateCount(): void {
+    this.counter.textContent = `${this.count} message${this.count === 1 ? "" : "s"}`;
+  }
+}
+
+// The widget API's setup traffic, which a reader may want out of the way.
+const HANDSHAKE = new Set([
+  "capabilities",
+  "notify_capabilities",
+  "supported_api_versions",
+  "content_loaded",
+  "update_visibility",
+  "theme_change",
+  "language_change",
+]);
+
+function isHandshake(title: string): boolean {
+  return HANDSHAKE.has(title.split(" ")[0] ?? "");
+}

@@ -1,0 +1,276 @@
+import "./style.css";
+import { type DriverLogger, ToDeviceDriver } from "@widget-todevice/driver";
+import { Inspector } from "./inspector.js";
+import { type EmbeddedWidget, embedWidget, type HostedClient } from "./widget-frame.js";
+import { TappedTransport } from "./wire-tap.js";
+import type { DefaultWidget, DemoRoom, DemoWorld, SimulatedClient } from "./world.js";
+
+// The host page: several simulated Matrix clients side by side, each embedding widgets the way a
+// Matrix client does, with @widget-todevice/driver attached to every widget.
+
+const params = new URLSearchParams(location.search);
+const app = document.getElementById("app") as HTMLElement;
+const inspector = new Inspector();
+
+/** The project's demo widget; its URL template takes the usual variables and its widget data. */
+export const DEMO_WIDGET_URL = `${new URL("widget.html", location.href).href}?userId=$matrix_user_id&roomId=$matrix_room_id&deviceId=$org.matrix.msc3819.matrix_device_id&displayName=$matrix_display_name&theme=$org.matrix.msc2873.client_theme&formats=$formats&peers=$peers&askReserved=$ask_reserved`;
+/** A widget written against plain matrix-widget-api, as most widgets are today (legacy format). */
+export const STOCK_WIDGET_URL = `${new URL("stock-widget.html", location.href).href}?userId=$matrix_user_id&deviceId=$matrix_device_id&peers=$peers`;
+
+const ALL_FORMATS = "legacy,recipients,scoped";
+const UNSCOPED_FORMATS = "legacy,recipients";
+
+async function createWorld(): Promise<DemoWorld> {
+  const homeserverUrl = params.get("homeserver");
+  if (homeserverUrl !== null && homeserverUrl !== "") {
+    // Loaded only here: embedded mode never downloads matrix-js-sdk or its crypto wasm.
+    const { createHomeserverWorld } = await import("./homeserver-mode.js");
+    return createHomeserverWorld(homeserverUrl, (line) => setStatus(line));
+  }
+  const { createEmbeddedWorld } = await import("./embedded.js");
+  return createEmbeddedWorld();
+}
+
+function setStatus(text: string): void {
+  const status = document.getElementById("status");
+  if (status !== null) status.textContent = text;
+}
+
+function driverLogger(who: string): DriverLogger {
+  return {
+    warn: (message, ...details) => {
+      console.warn(`[widget-todevice] ${who}: ${message}`, ...details);
+      inspector.record({
+        kind: "routing",
+        direction: "driver",
+        who,
+        title: message,
+        json: details.map((d) => (d instanceof Error ? { error: d.message } : d)),
+        tone: "note",
+      });
+    },
+    error: (message, ...details) => {
+      console.error(`[widget-todevice] ${who}: ${message}`, ...details);
+      inspector.record({
+        kind: "routing",
+        direction: "driver",
+        who,
+        title: message,
+        json: details.map((d) => (d instanceof Error ? { error: d.message } : d)),
+        tone: "error",
+      });
+    },
+  };
+}
+
+interface ClientColumn {
+  readonly hosted: HostedClient;
+  readonly rooms: ReadonlyMap<string, { room: DemoRoom; list: HTMLElement }>;
+}
+
+function demoWidgetData(world: DemoWorld, formats: string, askReserved: boolean) {
+  return {
+    formats,
+    peers: JSON.stringify(world.directory),
+    ask_reserved: askReserved ? "1" : "0",
+  };
+}
+
+function addDemoWidget(
+  world: DemoWorld,
+  column: ClientColumn,
+  room: DemoRoom,
+  options: DefaultWidget & { formats?: string },
+  before?: Element,
+): EmbeddedWidget {
+  const entry = column.rooms.get(room.roomId);
+  if (entry === undefined) throw new Error(`no room ${room.roomId}`);
+  const formats = options.formats ?? ALL_FORMATS;
+  const embedded = embedWidget(
+    column.hosted,
+    room,
+    {
+      url: DEMO_WIDGET_URL,
+      name: options.askReserved === true ? "Demo widget (also asks for m.room_key)" : "Demo widget",
+      data: demoWidgetData(world, formats, options.askReserved === true),
+      ...(options.preapproved === true ? { preapproved: true } : {}),
+    },
+    entry.list,
+  );
+  if (before !== undefined) entry.list.insertBefore(embedded.card, before);
+  // Scoped mode is the widget's choice (it advertises org.matrix.msc3819.scoped); toggling it
+  // reloads the widget with other widget data, as a room admin would edit the widget.
+  const toggle = document.createElement("label");
+  toggle.className = "scoped-toggle";
+  toggle.title =
+    "A room-bound widget that advertises org.matrix.msc3819.scoped receives only messages scoped to its room";
+  toggle.innerHTML = `<input type="checkbox" ${formats === ALL_FORMATS ? "checked" : ""}> scoped mode`;
+  const box = toggle.querySelector("input") as HTMLInputElement;
+  box.addEventListener("change", () => {
+    addDemoWidget(
+      world,
+      column,
+      room,
+      { ...options, preapproved: true, formats: box.checked ? ALL_FORMATS : UNSCOPED_FORMATS },
+      embedded.card,
+    );
+    embedded.remove();
+  });
+  embedded.card.querySelector("header .remove")?.before(toggle);
+  return embedded;
+}
+
+function renderHeader(world: DemoWorld): HTMLElement {
+  const header = document.createElement("header");
+  header.className = "page-header";
+  header.innerHTML = `
+    <div class="title">
+      <h1>Widget to-device messaging <span class="msc">MSC3819</span></h1>
+      <p class="mode" data-testid="mode"></p>
+    </div>
+    <div class="mode-switch"></div>`;
+  (header.querySelector(".mode") as HTMLElement).textContent = world.description;
+  const modeSwitch = header.querySelector(".mode-switch") as HTMLElement;
+  if (world.mode === "embedded") {
+    modeSwitch.innerHTML = `
+      <form class="homeserver-form">
+        <label>Homeserver <input name="homeserver" type="url" placeholder="http://127.0.0.1:8008" required></label>
+        <button type="submit">Use a real homeserver</button>
+      </form>`;
+  } else {
+    modeSwitch.innerHTML = `<a href="?">Back to embedded mode</a>`;
+  }
+  modeSwitch.querySelector("form")?.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const input = (event.target as HTMLFormElement).elements.namedItem(
+      "homeserver",
+    ) as HTMLInputElement;
+    const next = new URLSearchParams(location.search);
+    next.set("homeserver", input.value);
+    location.search = next.toString();
+  });
+  if (world.controls !== undefined) header.append(world.controls);
+  return header;
+}
+
+function renderLoader(world: DemoWorld, columns: ReadonlyArray<ClientColumn>): HTMLElement {
+  const form = document.createElement("form");
+  form.className = "loader";
+  form.dataset.testid = "widget-loader";
+  form.innerHTML = `
+    <strong>Bring your own widget</strong>
+    <input name="url" type="url" list="widget-presets" placeholder="https://… (template variables such as $matrix_user_id are filled in)" required>
+    <datalist id="widget-presets"></datalist>
+    <select name="client"><option value="all">into every client</option></select>
+    <button type="submit">Load widget</button>`;
+  const presets = form.querySelector("datalist") as HTMLDataListElement;
+  for (const url of [STOCK_WIDGET_URL, DEMO_WIDGET_URL]) {
+    const option = document.createElement("option");
+    option.value = url;
+    presets.append(option);
+  }
+  const select = form.querySelector("select") as HTMLSelectElement;
+  columns.forEach((column, index) => {
+    const option = document.createElement("option");
+    option.value = String(index);
+    option.textContent = `into ${column.hosted.client.label}`;
+    select.append(option);
+  });
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const url = (form.elements.namedItem("url") as HTMLInputElement).value.trim();
+    const targets = select.value === "all" ? columns : [columns[Number(select.value)]];
+    for (const column of targets) if (column !== undefined) loadUserWidget(world, column, url);
+  });
+  return form;
+}
+
+function loadUserWidget(world: DemoWorld, column: ClientColumn, url: string): void {
+  const first = column.rooms.values().next().value;
+  if (first === undefined) return;
+  let name = params.get("widgetName") ?? "";
+  if (name === "") {
+    try {
+      name = `Widget from ${new URL(url.replace(/\$/g, "_")).host}`;
+    } catch {
+      name = "Your widget";
+    }
+  }
+  // Your widget's data: what the demo widget reads, so it works as a guest too.
+  embedWidget(
+    column.hosted,
+    first.room,
+    { url, name, data: demoWidgetData(world, ALL_FORMATS, false) },
+    first.list,
+  );
+}
+
+function renderClient(world: DemoWorld, client: SimulatedClient): ClientColumn {
+  const who = client.label;
+  const transport = new TappedTransport(client.transport, inspector, who);
+  const driver = new ToDeviceDriver({ transport, logger: driverLogger(who) });
+  const hosted: HostedClient = { client, driver, transport, inspector, baseUrl: world.baseUrl };
+  const section = document.createElement("section");
+  section.className = "client";
+  section.dataset.testid = "client";
+  section.dataset.user = client.userId;
+  section.dataset.device = client.deviceId;
+  section.innerHTML = `
+    <header>
+      <h2></h2>
+      <p class="identity"><code class="user"></code> · device <code class="device"></code></p>
+    </header>`;
+  (section.querySelector("h2") as HTMLElement).textContent = client.label;
+  (section.querySelector(".user") as HTMLElement).textContent = client.userId;
+  (section.querySelector(".device") as HTMLElement).textContent = client.deviceId;
+  const rooms = new Map<string, { room: DemoRoom; list: HTMLElement }>();
+  for (const room of client.rooms) {
+    const block = document.createElement("div");
+    block.className = "room";
+    block.dataset.roomId = room.roomId;
+    block.innerHTML = `<h3><span class="room-name"></span> <code></code> <span class="badge"></span></h3><div class="widgets"></div>`;
+    (block.querySelector(".room-name") as HTMLElement).textContent = room.name;
+    (block.querySelector("code") as HTMLElement).textContent = room.roomId;
+    (block.querySelector(".badge") as HTMLElement).textContent = room.encrypted
+      ? "encrypted room"
+      : "cleartext room";
+    section.append(block);
+    rooms.set(room.roomId, { room, list: block.querySelector(".widgets") as HTMLElement });
+  }
+  return { hosted, rooms };
+}
+
+async function main(): Promise<void> {
+  setStatus("starting…");
+  let world: DemoWorld;
+  try {
+    world = await createWorld();
+  } catch (error) {
+    setStatus(`Could not start: ${error instanceof Error ? error.message : String(error)}`);
+    console.error(error);
+    return;
+  }
+  document.body.dataset.mode = world.mode;
+  const clientsRow = document.createElement("div");
+  clientsRow.className = "clients";
+  const columns = world.clients.map((client) => renderClient(world, client));
+  const page = document.createElement("main");
+  page.append(renderHeader(world), renderLoader(world, columns), clientsRow, inspector.element);
+  app.replaceChildren(page);
+  for (const column of columns) {
+    const section = column.rooms.values().next().value?.list.closest("section");
+    if (section !== null && section !== undefined) clientsRow.append(section);
+  }
+  for (const column of columns) {
+    for (const widget of column.hosted.client.defaultWidgets) {
+      const room = column.rooms.get(widget.roomId)?.room;
+      if (room !== undefined) addDemoWidget(world, column, room, widget);
+    }
+  }
+  for (const url of params.getAll("widget")) {
+    for (const column of columns) loadUserWidget(world, column, url);
+  }
+  document.body.dataset.ready = "true";
+}
+
+void main();

@@ -1,0 +1,294 @@
+import type { ToDeviceDriver, WidgetAttachment } from "@widget-todevice/driver";
+import {
+  ClientWidgetApi,
+  type IWidget,
+  type IWidgetApiRequest,
+  Widget,
+  WidgetDriver,
+} from "matrix-widget-api";
+import { markdownCode, promptForCapabilities, reviewOf } from "./capability-prompt.js";
+import type { Inspector } from "./inspector.js";
+import { compareWithLegacy } from "./request-size.js";
+import type { TappedTransport } from "./wire-tap.js";
+import type { DemoRoom, SimulatedClient } from "./world.js";
+
+// Embeds one widget the way a Matrix client does: a widget definition, its URL template filled
+// in by matrix-widget-api, an iframe, a ClientWidgetApi, and the to-device driver attached.
+
+export interface HostedClient {
+  readonly client: SimulatedClient;
+  readonly driver: ToDeviceDriver;
+  readonly transport: TappedTransport;
+  readonly inspector: Inspector;
+  readonly baseUrl: string;
+}
+
+export interface WidgetSpec {
+  /** The widget's URL, with template variables (`$matrix_user_id`, ...). */
+  readonly url: string;
+  readonly name: string;
+  /** Widget data: also template variables (`$name`). */
+  readonly data?: Readonly<Record<string, string>>;
+  /** The host approves the to-device capabilities without asking (a trusted widget). */
+  readonly preapproved?: boolean;
+}
+
+export interface EmbeddedWidget {
+  readonly id: string;
+  readonly card: HTMLElement;
+  readonly iframe: HTMLIFrameElement;
+  readonly api: ClientWidgetApi;
+  readonly attachment: WidgetAttachment;
+  remove(): void;
+}
+
+const CLIENT_ID = "org.example.widget_todevice.demo";
+let widgetCounter = 0;
+
+/** Approvals a user chose with "remember", per widget URL, for this page's life. */
+const remembered = new Map<string, Set<string>>();
+
+class DemoHostWidgetDriver extends WidgetDriver {
+  constructor(
+    private readonly decide: (requested: Set<string>) => Promise<Set<string>>,
+    private readonly roomId: string,
+  ) {
+    super();
+  }
+
+  override validateCapabilities(requested: Set<string>): Promise<Set<string>> {
+    return this.decide(requested);
+  }
+
+  override getKnownRooms(): string[] {
+    return [this.roomId];
+  }
+}
+
+/**
+ * The widget's URL as a client renders it: matrix-widget-api's templating for the variables,
+ * then `widgetId` and `parentUrl` appended as Element Web does.
+ */
+export function renderWidgetUrl(
+  widget: Widget,
+  hosted: HostedClient,
+  room: DemoRoom | null,
+): string {
+  const { client } = hosted;
+  const templated = widget.getCompleteUrl({
+    ...(room === null ? {} : { widgetRoomId: room.roomId }),
+    currentUserId: client.userId,
+    userDisplayName: client.displayName,
+    userHttpAvatarUrl: "",
+    clientId: CLIENT_ID,
+    clientTheme: "light",
+    clientLanguage: navigator.language || "en",
+    deviceId: client.deviceId,
+    baseUrl: hosted.baseUrl,
+  });
+  const parsed = new URL(templated, location.href);
+  parsed.searchParams.set("widgetId", widget.id);
+  parsed.searchParams.set("parentUrl", location.href.split("#", 2)[0] ?? location.href);
+  // URL encodes `$`; widgets expect unfilled variables to stay readable (as Element Web does).
+  return parsed.toString().replace(/%24/g, "$");
+}
+
+/** The stable spellings of the variables matrix-widget-api fills under unstable names. */
+function stableVariables(hosted: HostedClient): Record<string, string> {
+  return {
+    matrix_device_id: hosted.client.deviceId,
+    matrix_client_id: CLIENT_ID,
+    matrix_client_theme: "light",
+    matrix_client_language: navigator.language || "en",
+    matrix_base_url: hosted.baseUrl,
+  };
+}
+
+export function embedWidget(
+  hosted: HostedClient,
+  room: DemoRoom,
+  spec: WidgetSpec,
+  container: HTMLElement,
+): EmbeddedWidget {
+  const { client, inspector } = hosted;
+  widgetCounter++;
+  const id = `w${widgetCounter}-${client.deviceId.toLowerCase()}`;
+  const definition: IWidget = {
+    id,
+    creatorUserId: client.userId,
+    type: "m.custom",
+    url: spec.url,
+    name: spec.name,
+    // Data fields are template variables too: the stable spellings first, the widget's own over them.
+    data: { ...stableVariables(hosted), ...spec.data },
+    waitForIframeLoad: true,
+  };
+  const widget = new Widget(definition);
+  const url = renderWidgetUrl(widget, hosted, room);
+  const label = `${client.label} · ${room.name} · ${spec.name}`;
+
+  const card = document.createElement("article");
+  card.className = "widget-card";
+  card.dataset.widgetId = id;
+  card.dataset.room = room.roomId;
+  card.dataset.testid = "widget-card";
+  card.innerHTML = `
+    <header>
+      <strong class="widget-name"></strong>
+      <span class="widget-origin"></span>
+      <span class="widget-status">loading…</span>
+      <button type="button" class="remove" title="Remove this widget" aria-label="Remove widget">×</button>
+    </header>
+    <div class="frame-holder"></div>
+    <details class="permissions"><summary>Permissions</summary><ul></ul></details>`;
+  (card.querySelector(".widget-name") as HTMLElement).textContent = spec.name;
+  (card.querySelector(".widget-origin") as HTMLElement).textContent = widget.origin;
+  const status = card.querySelector(".widget-status") as HTMLElement;
+  const holder = card.querySelector(".frame-holder") as HTMLElement;
+  const permissions = card.querySelector(".permissions ul") as HTMLElement;
+  container.append(card);
+
+  const iframe = document.createElement("iframe");
+  iframe.title = label;
+  iframe.src = url;
+  iframe.setAttribute(
+    "sandbox",
+    "allow-scripts allow-same-origin allow-forms allow-popups allow-modals allow-downloads",
+  );
+  iframe.setAttribute("allow", "clipboard-write");
+  iframe.dataset.widgetId = id;
+  holder.append(iframe);
+
+  const decide = async (requested: Set<string>): Promise<Set<string>> => {
+    status.textContent = "asking for permissions…";
+    const rememberKey = spec.url;
+    let approved: Set<string>;
+    const review = reviewOf(requested);
+    if (spec.preapproved === true) {
+      approved = new Set(review.grantable.map((g) => g.capability));
+    } else if (remembered.has(rememberKey)) {
+      const choice = remembered.get(rememberKey) as Set<string>;
+      approved = new Set([...requested].filter((c) => choice.has(c)));
+    } else {
+      approved = await promptForCapabilities(holder, {
+        widgetName: spec.name,
+        origin: widget.origin,
+        requested,
+      });
+      remembered.set(rememberKey, approved);
+    }
+    showPermissions(permissions, review, approved, spec.preapproved === true);
+    status.textContent = "running";
+    return approved;
+  };
+
+  // The host's side of the wire goes through this window: the inspector sees every message.
+  const tappedWindow = {
+    postMessage: (message: IWidgetApiRequest, targetOrigin: string) => {
+      recordPostMessage(inspector, "host → widget", label, message);
+      iframe.contentWindow?.postMessage(message, targetOrigin);
+    },
+  };
+  const tappedIframe = {
+    contentWindow: tappedWindow,
+    addEventListener: iframe.addEventListener.bind(iframe),
+  } as unknown as HTMLIFrameElement;
+  const fromWidget = (event: MessageEvent) => {
+    if (event.source !== iframe.contentWindow || typeof event.data !== "object") return;
+    recordPostMessage(inspector, "widget → host", label, event.data as IWidgetApiRequest);
+  };
+  window.addEventListener("message", fromWidget);
+
+  const api = new ClientWidgetApi(
+    widget,
+    tappedIframe,
+    new DemoHostWidgetDriver(decide, room.roomId),
+  );
+  const attachment = hosted.driver.attach(api, {
+    roomId: room.roomId,
+    roomEncrypted: room.encrypted,
+  });
+  const tapped = { label, attachment };
+  hosted.transport.widgets.add(tapped);
+  api.on("error:preparing", (error: unknown) => {
+    status.textContent = `failed to start: ${String(error)}`;
+  });
+
+  const remove = () => {
+    attachment.detach();
+    api.stop();
+    hosted.transport.widgets.delete(tapped);
+    window.removeEventListener("message", fromWidget);
+    card.remove();
+  };
+  (card.querySelector(".remove") as HTMLElement).addEventListener("click", remove);
+  return { id, card, iframe, api, attachment, remove };
+}
+
+function showPermissions(
+  list: HTMLElement,
+  review: ReturnType<typeof reviewOf>,
+  approved: ReadonlySet<string>,
+  preapproved: boolean,
+): void {
+  list.replaceChildren();
+  const line = (className: string, html: string) => {
+    const item = document.createElement("li");
+    item.className = className;
+    item.innerHTML = html;
+    list.append(item);
+  };
+  if (preapproved) line("note", "Approved by host policy (the project's own demo widget).");
+  for (const g of review.grantable) {
+    const granted = approved.has(g.capability);
+    line(
+      granted ? "granted" : "denied",
+      `${granted ? "✓" : "✕ denied:"} ${markdownCode(g.description)}`,
+    );
+  }
+  for (const r of review.refused) line("refused", `✕ refused: ${markdownCode(r.reason)}`);
+  for (const o of review.others) line("denied", `– not offered: <code>${markdownCode(o)}</code>`);
+}
+
+function recordPostMessage(
+  inspector: Inspector,
+  direction: string,
+  who: string,
+  message: IWidgetApiRequest & { response?: unknown },
+): void {
+  const action = typeof message.action === "string" ? message.action : "(no action)";
+  const isReply = message.response !== undefined;
+  const error =
+    isReply &&
+    typeof message.response === "object" &&
+    message.response !== null &&
+    "error" in message.response;
+  const title = `${action} ${isReply ? "reply" : "request"}`;
+  inspector.record({
+    kind: "postMessage",
+    direction,
+    who,
+    title,
+    json: message,
+    tone: error ? "error" : "plain",
+    ...noteFor(action, isReply, message),
+  });
+}
+
+function noteFor(
+  action: string,
+  isReply: boolean,
+  message: IWidgetApiRequest & { response?: unknown },
+): { note?: string } {
+  if (action === "send_to_device" && !isReply && message.api === "fromWidget") {
+    const note = compareWithLegacy(message.data);
+    return note === undefined ? {} : { note };
+  }
+  if (isReply && typeof message.response === "object" && message.response !== null) {
+    const error = (message.response as { error?: { message?: unknown } }).error;
+    if (typeof error?.message === "string") return { note: `refused: ${error.message}` };
+    const failures = (message.response as { failures?: unknown }).failures;
+    if (failures !== undefined) return { note: `partial: ${JSON.stringify(failures)}` };
+  }
+  return {};
+}
