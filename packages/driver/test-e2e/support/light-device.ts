@@ -155,3 +155,43 @@ export class LightDevice {
     return this.received;
   }
 }
+
+/** Runs `work` over `items`, at most `concurrency` at a time, keeping the order of results. */
+export async function mapLimited<T, R>(
+  items: ReadonlyArray<T>,
+  concurrency: number,
+  work: (item: T, index: number) => Promise<R>,
+): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await work(items[index] as T, index);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
+  return results;
+}
+
+/** `users` users with `devicesPerUser` light devices each (logins, key uploads). */
+export async function lightFleet(
+  hs: {
+    baseUrl: string;
+    registerUser(): Promise<UserSession>;
+    login(userId: string, password: string): Promise<UserSession>;
+  },
+  users: number,
+  devicesPerUser: number,
+  concurrency = 8,
+): Promise<LightDevice[]> {
+  const owners = await mapLimited(Array.from({ length: users }), concurrency, () =>
+    hs.registerUser(),
+  );
+  const sessions = await mapLimited(
+    owners.flatMap((owner) => Array.from({ length: devicesPerUser }, () => owner)),
+    concurrency,
+    (owner) => hs.login(owner.userId, owner.password),
+  );
+  return mapLimited(sessions, concurrency, (session) => LightDevice.create(hs.baseUrl, session));
+}
