@@ -10,6 +10,8 @@ export default defineConfig({
   preview: { host: "127.0.0.1", port: 5173 },
   build: {
     target: "es2022",
+    // The homeserver mode chunk (matrix-js-sdk, ~0.8 MB) is loaded only in that mode.
+    chunkSizeWarningLimit: 1_000,
     rolldownOptions: {
       input: {
         host: page("index.html"),
