@@ -32,19 +32,28 @@ for (const dir of packageDirs) {
   if (!existsSync(manifest)) continue;
   const { name, scripts = {} } = JSON.parse(readFileSync(manifest, "utf8"));
   if (scripts.test === undefined) continue;
-  const report = join(dir, "test-results", "vitest.json");
-  if (!existsSync(report)) {
+  // Every vitest JSON report of the package: `vitest.json` from the shared preset, and more
+  // from packages with several projects (e.g. the driver's `vitest-e2e.json`).
+  const resultsDir = join(dir, "test-results");
+  const reports = existsSync(resultsDir)
+    ? readdirSync(resultsDir)
+        .filter((file) => file.endsWith(".json"))
+        .map((file) => join(resultsDir, file))
+    : [];
+  if (reports.length === 0) {
     missing.push(name);
     continue;
   }
-  const results = JSON.parse(readFileSync(report, "utf8"));
-  passed += results.numPassedTests;
-  failed += results.numFailedTests;
-  skipped += results.numPendingTests + results.numTodoTests;
-  // A test file that failed to load has no tests but is a failure all the same.
-  failed += results.testResults.filter(
-    (file) => file.status === "failed" && file.assertionResults.length === 0,
-  ).length;
+  for (const report of reports) {
+    const results = JSON.parse(readFileSync(report, "utf8"));
+    passed += results.numPassedTests;
+    failed += results.numFailedTests;
+    skipped += results.numPendingTests + results.numTodoTests;
+    // A test file that failed to load has no tests but is a failure all the same.
+    failed += results.testResults.filter(
+      (file) => file.status === "failed" && file.assertionResults.length === 0,
+    ).length;
+  }
 }
 // With a filter (`pnpm test --filter X`) only some packages run; in a full run none may be silent.
 const filtered = process.argv.length > 2;

@@ -51,6 +51,8 @@ const RECEIVED_TO_DEVICE_MESSAGE = "receivedToDeviceMessage" as ClientEvent.Rece
 const BLOCKED = -1;
 
 type CryptoApi = NonNullable<ReturnType<MatrixClient["getCrypto"]>>;
+type DeviceInfoMap = Awaited<ReturnType<CryptoApi["getUserDeviceInfo"]>>;
+const LISTS_REUSE_MS = 1_000;
 
 /** The part of `MatrixClient` the transport uses. */
 export type MatrixJsSdkClient = Pick<MatrixClient, "getCrypto" | "sendToDevice" | "on" | "off"> &
@@ -165,6 +167,12 @@ export class MatrixJsSdkTransport implements ToDeviceTransport {
   /** Users tracked by this transport with no shared encrypted room: when last queried. */
   private readonly lastQueried = new Map<string, number>();
   private warnedNoInternals = false;
+  /**
+   * The device lists of the last `getUserDevices`: the driver encrypts right after asking, so
+   * `encryptToDeviceMessages` reuses them for a moment instead of converting every device again
+   * (300 devices cost tens of milliseconds).
+   */
+  private lastLists: { readonly at: number; readonly info: DeviceInfoMap } | undefined;
 
   constructor(
     private readonly client: MatrixJsSdkClient,
@@ -192,6 +200,7 @@ export class MatrixJsSdkTransport implements ToDeviceTransport {
     if (crypto === undefined) return new Map();
     if (options.downloadUncached) await this.trackAndRefresh(crypto, userIds);
     const info = await crypto.getUserDeviceInfo([...userIds], options.downloadUncached);
+    this.lastLists = { at: Date.now(), info };
     const lists = new Map<string, ReadonlyArray<string>>();
     for (const [userId, devices] of info) lists.set(userId, [...devices.keys()]);
     return lists;
@@ -266,7 +275,13 @@ export class MatrixJsSdkTransport implements ToDeviceTransport {
   ): Promise<EncryptedBatch> {
     const crypto = this.crypto();
     const users = [...new Set(devices.map((d) => d.userId))];
-    const known = await crypto.getUserDeviceInfo(users, false);
+    const last = this.lastLists;
+    const known =
+      last !== undefined &&
+      Date.now() - last.at < LISTS_REUSE_MS &&
+      users.every((userId) => last.info.has(userId))
+        ? last.info
+        : await crypto.getUserDeviceInfo(users, false);
     const failures: EncryptionFailure[] = [];
     const eligible: DeviceAddress[] = [];
     for (const { userId, deviceId } of devices) {

@@ -8,10 +8,10 @@
 import { FORMAT_RECIPIENTS } from "@widget-todevice/codec";
 import type { UserSession } from "@widget-todevice/homeserver";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { homeserver } from "./support/homeserver.js";
 import {
   encryptedRoom,
   eventually,
-  homeserver,
   type StartedClient,
   sleep,
   startClient,

@@ -8,10 +8,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_CHUNK_LIMITS } from "../src/index.js";
 import { FaultProxy } from "./support/fault-proxy.js";
+import { homeserver } from "./support/homeserver.js";
 import { type LightDevice, lightFleet, mapLimited } from "./support/light-device.js";
 import {
   encryptedRoom,
-  homeserver,
   type StartedClient,
   startClient,
   stopAllClients,

@@ -5,12 +5,13 @@
  * connections. Every message is delivered exactly once or reported as failed in the widget's
  * reply, and the messages to one device arrive in the order the widget sent them.
  */
+
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FaultProxy } from "./support/fault-proxy.js";
+import { homeserver } from "./support/homeserver.js";
 import {
   encryptedRoom,
   eventually,
-  homeserver,
   type StartedClient,
   sleep,
   startClient,

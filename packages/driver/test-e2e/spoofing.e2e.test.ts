@@ -5,10 +5,10 @@
  */
 import { FORMAT_RECIPIENTS } from "@widget-todevice/codec";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { homeserver } from "./support/homeserver.js";
 import {
   encryptedRoom,
   eventually,
-  homeserver,
   type StartedClient,
   sleep,
   startClient,

@@ -14,12 +14,7 @@ import {
   type ReceivedToDeviceMessage,
   SyncState,
 } from "matrix-js-sdk";
-import type { Logger } from "matrix-js-sdk/lib/logger.js";
-import { inject } from "vitest";
-
-export function homeserver(): HomeserverClient {
-  return homeserverClient(inject("homeserver"));
-}
+import { type Logger, logger as sdkLogger } from "matrix-js-sdk/lib/logger.js";
 
 /** matrix-js-sdk logs a great deal; errors only, unless WIDGET_TODEVICE_E2E_DEBUG is set. */
 const debug = process.env.WIDGET_TODEVICE_E2E_DEBUG === "1";
@@ -31,6 +26,9 @@ const quiet: Logger = {
   error: debug ? console.error : () => undefined,
   getChild: () => quiet,
 };
+
+// The SDK's global logger (used by parts such as MatrixRTC that take no logger option).
+if (!debug) (sdkLogger as { setLevel?: (level: string) => void }).setLevel?.("error");
 
 export interface StartedClient {
   readonly client: MatrixClient;
@@ -52,6 +50,8 @@ export function stopAllClients(): void {
 export interface StartClientOptions {
   /** Talk to this URL instead of the homeserver (e.g. a fault proxy in front of it). */
   readonly baseUrl?: string;
+  /** Default: the test run's homeserver. */
+  readonly homeserver?: HomeserverClient;
 }
 
 /** A syncing matrix-js-sdk client with Rust crypto whose device keys are on the server. */
@@ -59,7 +59,7 @@ export async function startClient(
   session: UserSession,
   options: StartClientOptions = {},
 ): Promise<StartedClient> {
-  const hs = homeserver();
+  const hs = options.homeserver ?? (await import("./homeserver.js")).homeserver();
   const client = createClient({
     baseUrl: options.baseUrl ?? hs.baseUrl,
     userId: session.userId,
