@@ -18,7 +18,12 @@ import { homeserverClient, startHomeserver } from "@widget-todevice/homeserver";
 import { WidgetFrame } from "../test/harness/widget-frame.js";
 import { FaultProxy } from "../test-e2e/support/fault-proxy.js";
 import { type LightDevice, lightFleet } from "../test-e2e/support/light-device.js";
-import { encryptedRoom, type StartedClient, startClient } from "../test-e2e/support/matrix.js";
+import {
+  encryptedRoom,
+  recipientDevices,
+  type StartedClient,
+  startClient,
+} from "../test-e2e/support/matrix.js";
 
 const PING = "org.example.ping";
 const KEY_TYPE = "io.element.call.encryption_keys";
@@ -84,8 +89,7 @@ async function main(): Promise<void> {
     let txn = 0;
     for (const n of [2, 20, 100, 300]) {
       const devices = fleet.slice(0, n).map((d) => ({ userId: d.userId, deviceId: d.deviceId }));
-      const recipient_devices: Record<string, string[]> = {};
-      for (const d of devices) (recipient_devices[d.userId] ??= []).push(d.deviceId);
+      const recipient_devices = recipientDevices(devices);
       const viaDriver = async () => {
         const t0 = performance.now();
         const reply = await frame.send({ type: PING, recipient_devices, content });
@@ -99,9 +103,9 @@ async function main(): Promise<void> {
         const batch = await crypto.encryptToDeviceMessages(PING, devices, content);
         const map = new Map<string, Map<string, Record<string, unknown>>>();
         for (const m of batch.batch) {
-          let perUser = map.get(m.userId);
-          if (perUser === undefined) map.set(m.userId, (perUser = new Map()));
+          const perUser = map.get(m.userId) ?? new Map<string, Record<string, unknown>>();
           perUser.set(m.deviceId, m.payload);
+          map.set(m.userId, perUser);
         }
         await alice.client.sendToDevice(
           batch.eventType,

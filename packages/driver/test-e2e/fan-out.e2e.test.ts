@@ -12,6 +12,7 @@ import { homeserver } from "./support/homeserver.js";
 import { type LightDevice, lightFleet, mapLimited } from "./support/light-device.js";
 import {
   encryptedRoom,
+  recipientDevices,
   type StartedClient,
   startClient,
   stopAllClients,
@@ -80,8 +81,7 @@ describe("conformance 15: a send to 300 devices", () => {
       { capabilities: [send(PING)], advertisesFormats: true },
     );
     const started = Date.now();
-    const recipients: Record<string, string[]> = {};
-    for (const d of fleet) (recipients[d.userId] ??= []).push(d.deviceId);
+    const recipients = recipientDevices(fleet);
     const reply = await frame.send({
       type: PING,
       encrypted: false,

@@ -2,11 +2,7 @@
  * Real Matrix parts for the end-to-end tests: matrix-js-sdk clients with Rust crypto on the real
  * Synapse the global setup started, users with several devices, and encrypted rooms.
  */
-import {
-  type HomeserverClient,
-  homeserverClient,
-  type UserSession,
-} from "@widget-todevice/homeserver";
+import type { HomeserverClient, UserSession } from "@widget-todevice/homeserver";
 import {
   ClientEvent,
   createClient,
@@ -120,6 +116,19 @@ export async function waitForDeviceKeys(
     if (Date.now() > deadline) throw new Error(`no device keys for ${userId} ${deviceId}`);
     await sleep(25);
   }
+}
+
+/** `{user: [device, ...]}` for a list of devices. */
+export function recipientDevices(
+  devices: ReadonlyArray<{ readonly userId: string; readonly deviceId: string }>,
+): Record<string, string[]> {
+  const recipients: Record<string, string[]> = {};
+  for (const { userId, deviceId } of devices) {
+    const list = recipients[userId] ?? [];
+    list.push(deviceId);
+    recipients[userId] = list;
+  }
+  return recipients;
 }
 
 export function sleep(ms: number): Promise<void> {
