@@ -91,7 +91,9 @@ describe("embedded mode", () => {
           .count(),
       )
       .toBeGreaterThan(0);
-    const request = inspector.locator("li[data-title='send_to_device request']").first();
+    const request = inspector
+      .locator("li[data-title='send_to_device request'][data-direction='widget → host']")
+      .first();
     await request.locator("summary").click();
     await expect
       .poll(() => request.locator(".note").textContent())
@@ -236,17 +238,17 @@ describe("embedded mode", () => {
     await sendFromDemoWidget(alice, {
       recipients,
       format: "legacy",
-      encryption: "cleartext",
+      encryption: "encrypted",
       text: "x".repeat(200),
     });
     await sendFromDemoWidget(alice, {
       recipients,
       format: "recipients",
-      encryption: "cleartext",
+      encryption: "encrypted",
       text: "x".repeat(200),
     });
     const requests = page.locator(
-      "[data-testid=inspector] li[data-title='send_to_device request']",
+      "[data-testid=inspector] li[data-title='send_to_device request'][data-direction='widget → host']",
     );
     await expect.poll(() => requests.count()).toBe(2);
     const [legacy, ours] = await requests.evaluateAll((items) =>

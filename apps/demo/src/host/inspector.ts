@@ -80,6 +80,7 @@ export class Inspector {
     item.className = `wire wire-${entry.kind} tone-${entry.tone ?? "plain"}`;
     item.dataset.kind = entry.kind;
     item.dataset.title = entry.title;
+    item.dataset.direction = entry.direction;
     item.dataset.bytes = String(bytes);
     if (isHandshake(entry.title)) item.dataset.handshake = "true";
     const details = document.createElement("details");
