@@ -4,7 +4,6 @@ import {
   isReservedType,
   parseCapability,
 } from "@widget-todevice/codec";
-import * as E from "fp-ts/lib/Either.js";
 
 // Section 1: to-device capabilities are account-wide, exact-typed, and never cover reserved types.
 
@@ -57,7 +56,7 @@ export function reviewToDeviceCapabilities(requested: Iterable<string>): ToDevic
       continue;
     }
     const parsed = parseCapability(capability);
-    if (E.isLeft(parsed)) {
+    if (parsed._tag === "Left") {
       refused.push({ capability, reason: formatIssues(parsed.left) });
     } else if (isReservedType(parsed.right.type)) {
       refused.push({ capability, reason: reservedReason(parsed.right.type) });
@@ -77,7 +76,7 @@ export function reviewToDeviceCapabilities(requested: Iterable<string>): ToDevic
 /** Whether `capability` is a well-formed to-device capability for a type that is not reserved. */
 export function isGrantableToDeviceCapability(capability: string): boolean {
   const parsed = parseCapability(capability);
-  return E.isRight(parsed) && !isReservedType(parsed.right.type);
+  return parsed._tag === "Right" && !isReservedType(parsed.right.type);
 }
 
 /**

@@ -8,7 +8,6 @@ import {
   type NormalSendRequest,
   normalize,
 } from "@widget-todevice/codec";
-import * as E from "fp-ts/lib/Either.js";
 
 // Sections 3 and 8, and conformance case 3: a request is checked in matrix-widget-api's order
 // and with its words (type, contents, encryption flag, capability), then in full by the codec.
@@ -68,7 +67,7 @@ export function checkSendRequest(
     return refuse(MISSING_TYPE, `the request has ${kind}; it must be an object with \`type\``);
   }
   const decoded = decodeSendRequest(data, limits);
-  const issues = E.isLeft(decoded) ? decoded.left : [];
+  const issues = decoded._tag === "Left" ? decoded.left : [];
 
   const type = hasOwn(data, "type") ? data.type : undefined;
   if (typeof type !== "string" || type === "") {
@@ -107,6 +106,6 @@ export function checkSendRequest(
     const [unstable, stable] = capabilitySpellings("send", type);
     return refuse(CANNOT_SEND_TYPE, `the widget holds neither \`${unstable}\` nor \`${stable}\``);
   }
-  if (E.isLeft(decoded)) return refuse(INVALID_REQUEST, formatIssues(decoded.left));
+  if (decoded._tag === "Left") return refuse(INVALID_REQUEST, formatIssues(decoded.left));
   return { ok: true, request: normalize(decoded.right) };
 }
