@@ -3,6 +3,7 @@ import { chmod, mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { CHROOT_ENV, chrootCommand } from "./chroot-command.js";
 import { runCommand } from "./command.js";
+import { ensureHostPackage } from "./host-packages.js";
 import { withDirectoryLock } from "./lock.js";
 import { unmountAllUnder } from "./mounts.js";
 import { type Log, stderrLog, timed } from "./progress.js";
@@ -111,22 +112,12 @@ async function removeChroot(dir: string): Promise<void> {
 }
 
 async function ensureHostDebootstrap(log: Log): Promise<void> {
-  if (existsSync("/usr/sbin/debootstrap")) return;
-  await timed(log, "apt-get install debootstrap (host)", async () => {
-    const install = () =>
-      runCommand("apt-get", ["install", "-y", "debootstrap"], { env: aptEnv() });
-    try {
-      await install();
-    } catch {
-      // A fresh machine has no package lists yet.
-      await runCommand("apt-get", ["update"], { env: aptEnv() });
-      await install();
-    }
+  await ensureHostPackage({
+    binary: "debootstrap",
+    package: "debootstrap",
+    path: "/usr/sbin/debootstrap",
+    log,
   });
-}
-
-function aptEnv(): NodeJS.ProcessEnv {
-  return { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
 }
 
 async function configureApt(root: string): Promise<void> {

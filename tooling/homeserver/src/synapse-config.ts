@@ -74,3 +74,58 @@ export function synapseConfig(input: SynapseConfigInput): Record<string, unknown
     rc_user_directory: UNLIMITED,
   };
 }
+
+export interface FederationConfigInput {
+  bindAddress: string;
+  /** The TLS listener's port: the port in the server name, where peers connect. */
+  federationPort: number;
+  /** Every server name in the federation (this one included), with ports. */
+  serverNames: ReadonlyArray<string>;
+}
+
+/** Where a federating server's TLS files are, as Synapse sees them (copied into the data dir). */
+export const TLS_FILES_IN_CHROOT = {
+  cert: `${DATA_DIR_IN_CHROOT}/tls.crt`,
+  key: `${DATA_DIR_IN_CHROOT}/tls.key`,
+  ca: `${DATA_DIR_IN_CHROOT}/federation-ca.crt`,
+} as const;
+
+/**
+ * What a test server needs on top of `synapseConfig` to federate with the others over loopback
+ * only: a TLS listener for `federation` and `keys` with a certificate from the test CA, trust in
+ * that CA alone, loopback allowed as a federation target (Synapse's default IP blacklist covers
+ * it), federation limited to the named servers, no key servers, and no throttling of what the
+ * peers send.
+ */
+export function federationSynapseConfig(input: FederationConfigInput): Record<string, unknown> {
+  return {
+    tls_certificate_path: TLS_FILES_IN_CHROOT.cert,
+    tls_private_key_path: TLS_FILES_IN_CHROOT.key,
+    federation_verify_certificates: true,
+    federation_custom_ca_list: [TLS_FILES_IN_CHROOT.ca],
+    // An empty list turns federation off; a list lets exactly these servers in and out.
+    federation_domain_whitelist: [...input.serverNames],
+    ip_range_whitelist: [input.bindAddress],
+    trusted_key_servers: [],
+    rc_federation: {
+      window_size: 1000,
+      sleep_limit: 1_000_000,
+      sleep_delay: 1,
+      reject_limit: 1_000_000,
+      concurrent: 1_000,
+    },
+    federation_rr_transactions_per_room_per_second: 100_000,
+  };
+}
+
+/** The TLS listener of a federating server. */
+export function federationListener(bindAddress: string, port: number): Record<string, unknown> {
+  return {
+    port,
+    bind_addresses: [bindAddress],
+    type: "http",
+    tls: true,
+    x_forwarded: false,
+    resources: [{ names: ["federation", "keys"], compress: false }],
+  };
+}
