@@ -26,10 +26,19 @@ function run(command: string, args: ReadonlyArray<string>, cwd: string): string 
   }
 }
 
+/**
+ * `pnpm release --dry-run` leaves versioned tarballs with changelogs in `release/`; CI points
+ * `WIDGET_TODEVICE_RELEASE_DIR` there so that what would be published is what is tested.
+ * Without it, the packages are packed as they are.
+ */
+const releaseDir = process.env.WIDGET_TODEVICE_RELEASE_DIR;
+
 beforeAll(() => {
-  const packed = join(work, "tarballs");
-  for (const name of ["codec", "driver", "widget"]) {
-    run("pnpm", ["pack", "--pack-destination", packed], join(root, "packages", name));
+  const packed = releaseDir ?? join(work, "tarballs");
+  if (releaseDir === undefined) {
+    for (const name of ["codec", "driver", "widget"]) {
+      run("pnpm", ["pack", "--pack-destination", packed], join(root, "packages", name));
+    }
   }
   for (const file of readdirSync(packed)) {
     const name = /^widget-todevice-(codec|driver|widget)-/.exec(file)?.[1];
@@ -80,6 +89,15 @@ describe.each(["codec", "driver", "widget"] as const)(
     let dir = "";
     beforeAll(() => {
       dir = consumer(name);
+    });
+
+    it.runIf(releaseDir !== undefined)("ships a versioned release with its changelog", () => {
+      const installed = join(dir, "node_modules", "@widget-todevice", name);
+      const manifest = JSON.parse(readFileSync(join(installed, "package.json"), "utf8"));
+      expect(manifest.version).not.toBe("0.0.0");
+      expect(readFileSync(join(installed, "CHANGELOG.md"), "utf8")).toContain(
+        `## ${manifest.version}`,
+      );
     });
 
     it("has real version ranges, not workspace: ones", () => {
