@@ -13,9 +13,12 @@ export interface TestFederation {
 
 const quietLog = process.env.WIDGET_TODEVICE_E2E_DEBUG === "1" ? undefined : () => undefined;
 
-export async function startTestFederation(): Promise<TestFederation> {
+export async function startTestFederation(
+  config?: Record<string, unknown>,
+): Promise<TestFederation> {
   const federation = await startFederation({
     servers: 2,
+    ...(config === undefined ? {} : { config }),
     ...(quietLog === undefined ? {} : { log: quietLog }),
   });
   const [hs1, hs2] = federation.servers as [Homeserver, Homeserver];
