@@ -1,5 +1,6 @@
 import type { JsonObject } from "@widget-todevice/codec";
 import type { ClientEvent, MatrixClient } from "matrix-js-sdk";
+import type { CryptoEvent } from "matrix-js-sdk/lib/crypto-api/index.js";
 import { consoleLogger, type DriverLogger } from "./logger.js";
 import {
   type DeviceAddress,
@@ -47,12 +48,19 @@ export interface MatrixJsSdkTransportOptions {
 
 // ClientEvent.ReceivedToDeviceMessage, spelled out so that no value is imported from the SDK.
 const RECEIVED_TO_DEVICE_MESSAGE = "receivedToDeviceMessage" as ClientEvent.ReceivedToDeviceMessage;
+// CryptoEvent.DevicesUpdated, likewise: the OlmMachine changed these users' device lists.
+const DEVICES_UPDATED = "crypto.devicesUpdated" as CryptoEvent.DevicesUpdated;
 // DeviceVerification.Blocked
 const BLOCKED = -1;
 
 type CryptoApi = NonNullable<ReturnType<MatrixClient["getCrypto"]>>;
 type DeviceInfoMap = Awaited<ReturnType<CryptoApi["getUserDeviceInfo"]>>;
-const LISTS_REUSE_MS = 1_000;
+type UserDevices = DeviceInfoMap extends Map<string, infer D> ? D : never;
+/**
+ * A cached device list is also dropped after this long, in case a change reached the OlmMachine
+ * without its devices-updated callback (local trust changes, for one, have none).
+ */
+const DEVICE_CACHE_MS = 30_000;
 
 /** The part of `MatrixClient` the transport uses. */
 export type MatrixJsSdkClient = Pick<MatrixClient, "getCrypto" | "sendToDevice" | "on" | "off"> &
@@ -168,11 +176,15 @@ export class MatrixJsSdkTransport implements ToDeviceTransport {
   private readonly lastQueried = new Map<string, number>();
   private warnedNoInternals = false;
   /**
-   * The device lists of the last `getUserDevices`: the driver encrypts right after asking, so
-   * `encryptToDeviceMessages` reuses them for a moment instead of converting every device again
-   * (300 devices cost tens of milliseconds).
+   * Device lists as the OlmMachine last gave them, dropped as soon as it reports that a user's
+   * devices changed (`CryptoEvent.DevicesUpdated`). Asking the OlmMachine converts every device
+   * again (about 4 ms for one user, tens of milliseconds for 300 devices) on every send.
    */
-  private lastLists: { readonly at: number; readonly info: DeviceInfoMap } | undefined;
+  private readonly deviceCache = new Map<
+    string,
+    { readonly at: number; readonly devices: UserDevices }
+  >();
+  private watchingDevices = false;
 
   constructor(
     private readonly client: MatrixJsSdkClient,
@@ -198,12 +210,40 @@ export class MatrixJsSdkTransport implements ToDeviceTransport {
     const crypto = this.client.getCrypto();
     // Without crypto there is no device list; cleartext sends go out unchecked.
     if (crypto === undefined) return new Map();
-    if (options.downloadUncached) await this.trackAndRefresh(crypto, userIds);
-    const info = await crypto.getUserDeviceInfo([...userIds], options.downloadUncached);
-    this.lastLists = { at: Date.now(), info };
+    this.watchDeviceUpdates();
+    const now = Date.now();
+    const missing = userIds.filter((userId) => this.cachedDevices(userId, now) === undefined);
+    if (missing.length > 0) {
+      if (options.downloadUncached) await this.trackAndRefresh(crypto, missing);
+      const info = await crypto.getUserDeviceInfo(missing, options.downloadUncached);
+      for (const [userId, devices] of info) this.deviceCache.set(userId, { at: now, devices });
+    }
     const lists = new Map<string, ReadonlyArray<string>>();
-    for (const [userId, devices] of info) lists.set(userId, [...devices.keys()]);
+    for (const userId of userIds) {
+      const devices = this.deviceCache.get(userId)?.devices;
+      if (devices !== undefined) lists.set(userId, [...devices.keys()]);
+    }
     return lists;
+  }
+
+  /**
+   * A user's cached devices, unless they may have changed: the OlmMachine said so, the entry is
+   * old, or the user shares no encrypted room and is due for another key query.
+   */
+  private cachedDevices(userId: string, now: number): UserDevices | undefined {
+    const cached = this.deviceCache.get(userId);
+    if (cached === undefined || now - cached.at >= DEVICE_CACHE_MS) return undefined;
+    const queried = this.lastQueried.get(userId);
+    if (queried !== undefined && now - queried >= this.deviceListMaxAgeMs) return undefined;
+    return cached.devices;
+  }
+
+  private watchDeviceUpdates(): void {
+    if (this.watchingDevices) return;
+    this.watchingDevices = true;
+    this.client.on(DEVICES_UPDATED, (userIds: string[]) => {
+      for (const userId of userIds) this.deviceCache.delete(userId);
+    });
   }
 
   /**
@@ -275,13 +315,15 @@ export class MatrixJsSdkTransport implements ToDeviceTransport {
   ): Promise<EncryptedBatch> {
     const crypto = this.crypto();
     const users = [...new Set(devices.map((d) => d.userId))];
-    const last = this.lastLists;
-    const known =
-      last !== undefined &&
-      Date.now() - last.at < LISTS_REUSE_MS &&
-      users.every((userId) => last.info.has(userId))
-        ? last.info
-        : await crypto.getUserDeviceInfo(users, false);
+    // The driver asks for the device lists right before encrypting: reuse what it was given.
+    const now = Date.now();
+    const cached = users.map((userId) => {
+      const entry = this.deviceCache.get(userId);
+      return entry !== undefined && now - entry.at < DEVICE_CACHE_MS ? entry.devices : undefined;
+    });
+    const known: DeviceInfoMap = cached.every((devices) => devices !== undefined)
+      ? new Map(users.map((userId, i) => [userId, cached[i] as UserDevices]))
+      : await crypto.getUserDeviceInfo(users, false);
     const failures: EncryptionFailure[] = [];
     const eligible: DeviceAddress[] = [];
     for (const { userId, deviceId } of devices) {
