@@ -170,6 +170,8 @@ export async function encryptedRoom(
   owner: StartedClient,
   members: ReadonlyArray<StartedClient>,
   encrypted = true,
+  /** How long every client may take to see every join (longer across federation). */
+  timeoutMs = 15_000,
 ): Promise<string> {
   const { room_id: roomId } = await owner.client.createRoom({
     preset: "private_chat" as never,
@@ -202,6 +204,7 @@ export async function encryptedRoom(
         );
       }),
     `every client to see room ${roomId} with everyone joined`,
+    timeoutMs,
   );
   return roomId;
 }
