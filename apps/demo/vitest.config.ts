@@ -5,6 +5,7 @@ export default testPreset(
   { environment: "node" },
   {
     test: {
+      globalSetup: ["test/chromium-setup.ts"],
       testTimeout: 60_000,
       hookTimeout: 300_000,
       // One Chromium at a time: the machine has two cores and Synapse wants one.
