@@ -8,7 +8,7 @@
  * The widget package is imported from its sources: it depends on this package for its own tests,
  * so this package cannot depend on it without a cycle.
  */
-import { ClientWidgetApi, Widget, WidgetDriver } from "matrix-widget-api";
+import { ClientWidgetApi, Widget } from "matrix-widget-api";
 import { afterEach } from "vitest";
 import {
   createToDeviceWidget,
@@ -17,40 +17,13 @@ import {
   type ToDeviceWidget,
 } from "../../../widget/src/index.js";
 import { validateToDeviceCapabilities, type WidgetAttachment } from "../../src/index.js";
+import {
+  FrameWindow,
+  HOST_ORIGIN,
+  TestWidgetDriver,
+  WIDGET_ORIGIN,
+} from "../../test/harness/widget-frame.js";
 import type { E2eHost } from "./widgets.js";
-
-const HOST_ORIGIN = "https://host.example";
-const WIDGET_ORIGIN = "https://widget.example";
-
-class FrameWindow {
-  constructor(
-    readonly origin: string,
-    private readonly senderOrigin: string,
-    private readonly source: () => FrameWindow,
-  ) {}
-
-  postMessage(message: unknown, targetOrigin: string | null): void {
-    if (targetOrigin !== "*" && targetOrigin !== null && targetOrigin !== this.origin) {
-      throw new Error(`postMessage: target origin ${targetOrigin} does not match ${this.origin}`);
-    }
-    const data: unknown = structuredClone(message);
-    queueMicrotask(() => {
-      globalThis.dispatchEvent(
-        new MessageEvent("message", {
-          data,
-          origin: this.senderOrigin,
-          source: this.source() as unknown as Window,
-        }),
-      );
-    });
-  }
-}
-
-class GrantingDriver extends WidgetDriver {
-  override validateCapabilities(requested: Set<string>): Promise<Set<string>> {
-    return validateToDeviceCapabilities(requested, () => true);
-  }
-}
 
 export interface PackageWidget {
   readonly widget: ToDeviceWidget;
@@ -130,7 +103,7 @@ export async function packageWidget(
       url: url.href,
     }),
     iframe,
-    new GrantingDriver(),
+    new TestWidgetDriver((requested) => validateToDeviceCapabilities(requested, () => true)),
   );
   const room = roomId === null ? null : host.started.client.getRoom(roomId);
   const attachment = host.driver.attach(clientApi, {

@@ -29,7 +29,7 @@ export const HOST_ORIGIN = "https://host.example";
 export const WIDGET_ORIGIN = "https://widget.example";
 
 /** A window stand-in whose `postMessage` lands on the shared global window. */
-class FrameWindow {
+export class FrameWindow {
   constructor(
     /** The origin of the window this stands in for (what a sender must target). */
     readonly origin: string,
@@ -61,7 +61,7 @@ function setTimeoutZero(run: () => void): void {
 }
 
 /** The host's `WidgetDriver`: approvals through the driver package's capability helper. */
-class TestWidgetDriver extends WidgetDriver {
+export class TestWidgetDriver extends WidgetDriver {
   constructor(private readonly grant: (requested: Set<string>) => Promise<Set<string>>) {
     super();
   }
