@@ -1,10 +1,4 @@
-import { defineConfig } from "tsup";
+import { libraryConfig } from "@widget-todevice/tsup-config";
 
-export default defineConfig({
-  entry: ["src/index.ts", "src/matrix-js-sdk.ts"],
-  format: ["esm", "cjs"],
-  dts: true,
-  sourcemap: true,
-  clean: true,
-  target: "es2022",
-});
+// The main entry never loads matrix-js-sdk; its transport is a separate entry.
+export default libraryConfig(["src/index.ts", "src/matrix-js-sdk.ts"]);
