@@ -72,7 +72,9 @@ export type ReceiveErrorReason =
   /** Scoped mode: the message is stamped for another room (section 7). */
   | "out_of_scope"
   /** A handler threw or its promise rejected. */
-  | "handler_failed";
+  | "handler_failed"
+  /** `messages()`: the iterator was not read and its buffer was full; the oldest was dropped. */
+  | "buffer_full";
 
 interface ReceiveErrorInit {
   readonly reason: ReceiveErrorReason;

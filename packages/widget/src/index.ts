@@ -21,6 +21,7 @@ export type {
   ToDeviceHandler,
   Unsubscribe,
 } from "./subscription.js";
+export { DEFAULT_MAX_BUFFERED } from "./subscription.js";
 export {
   type CreateToDeviceWidgetOptions,
   createToDeviceWidget,

@@ -37,6 +37,11 @@ export interface SubscribeOptions {
   readonly onError?: ReceiveErrorHandler;
   /** Unsubscribes when aborted. */
   readonly signal?: AbortSignal;
+  /**
+   * `messages()` only: how many unread messages wait before the oldest is dropped (and reported
+   * to `onError` as `buffer_full`). Default 1,000.
+   */
+  readonly maxBuffered?: number;
 }
 
 /** Stops a subscription. Calling it again does nothing. */
@@ -175,13 +180,20 @@ export function safely(handler: ReceiveErrorHandler, error: ToDeviceReceiveError
   }
 }
 
+/** How many unread messages `messages()` keeps by default before dropping the oldest. */
+export const DEFAULT_MAX_BUFFERED = 1_000;
+
 /**
- * An async iterator over a subscription. Messages wait in memory until read; `return()`
- * (a `break` out of `for await`) or `signal` ends it and unsubscribes.
+ * An async iterator over a subscription. Messages wait in memory until read, at most
+ * `maxBuffered` of them: past that the oldest is dropped and handed to `onDrop`, so that an
+ * iterator nobody reads cannot grow without bound. `return()` (a `break` out of `for await`)
+ * or `signal` ends it and unsubscribes.
  */
 export function messageStream<C>(
   subscribe: (handler: ToDeviceHandler<C>) => Unsubscribe,
   signal: AbortSignal | undefined,
+  maxBuffered: number,
+  onDrop: (message: ReceivedToDeviceMessage<C>) => void,
 ): AsyncIterableIterator<ReceivedToDeviceMessage<C>> {
   type Message = ReceivedToDeviceMessage<C>;
   const queue: Message[] = [];
@@ -189,8 +201,12 @@ export function messageStream<C>(
   let done = false;
   const unsubscribe = subscribe((message) => {
     const next = waiting.shift();
-    if (next === undefined) queue.push(message);
-    else next({ value: message, done: false });
+    if (next !== undefined) {
+      next({ value: message, done: false });
+      return;
+    }
+    queue.push(message);
+    if (queue.length > maxBuffered) onDrop(queue.shift() as Message);
   });
   const finish = (): IteratorResult<Message> => {
     if (!done) {

@@ -32,6 +32,7 @@ import {
 } from "./send.js";
 import {
   type ContentDecoder,
+  DEFAULT_MAX_BUFFERED,
   messageStream,
   type ReceivedToDeviceMessage,
   type ReceiveErrorHandler,
@@ -303,6 +304,7 @@ export class ToDeviceWidget {
     options: SubscribeOptions = {},
   ): AsyncIterableIterator<ReceivedToDeviceMessage<C>> {
     this.checkReceivable(type);
+    const onError = options.onError ?? this.onError;
     return messageStream<C>(
       // The stream owns the signal: aborting ends the iterator, which unsubscribes.
       (handler) =>
@@ -313,6 +315,15 @@ export class ToDeviceWidget {
           options.onError === undefined ? {} : { onError: options.onError },
         ),
       options.signal,
+      options.maxBuffered ?? DEFAULT_MAX_BUFFERED,
+      (dropped) =>
+        safely(
+          onError,
+          new ToDeviceReceiveError(
+            `dropped a ${type} message from ${dropped.sender}: the messages() iterator was not read and held ${options.maxBuffered ?? DEFAULT_MAX_BUFFERED} already`,
+            { reason: "buffer_full", data: dropped, type, sender: dropped.sender },
+          ),
+        ),
     );
   }
 

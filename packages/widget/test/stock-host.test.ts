@@ -281,6 +281,28 @@ describe("receiving from a stock host", () => {
     await expect(stream.next()).resolves.toEqual({ value: undefined, done: true });
   });
 
+  test("messages() keeps at most maxBuffered unread messages and reports the ones it drops", async () => {
+    const errors: ToDeviceReceiveError[] = [];
+    const w = start();
+    const stream = w.messages(PING, PingC, {
+      maxBuffered: 2,
+      onError: (error) => errors.push(error),
+    });
+    await w.ready;
+    for (const n of [1, 2, 3]) {
+      await page.host.feedToDevice(
+        { type: PING, sender: "@bob:example.org", content: { n } },
+        true,
+      );
+    }
+    expect(errors.map((error) => [error.reason, error.sender])).toEqual([
+      ["buffer_full", "@bob:example.org"],
+    ]);
+    const first = await stream.next();
+    expect(first.done === false && first.value.content.n).toBe(2);
+    await stream.return?.();
+  });
+
   test("subscribing to an undeclared type throws", () => {
     expect(() => start().subscribe("org.example.other", () => {})).toThrow(ToDeviceCapabilityError);
   });
