@@ -3,6 +3,8 @@
 // Real matrix-widget-api objects and postMessages (see harness.ts); the stock host's
 // `WidgetDriver` is the recording stand-in, the driver host uses the driver's in-memory
 // homeserver.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { InMemoryHomeserver, ToDeviceDriver } from "@widget-todevice/driver";
 import { afterEach, beforeEach, expect, test } from "vitest";
 import { ping, startPingPong } from "../examples/basic.js";
@@ -114,4 +116,14 @@ test("against the driver: Bob's ping is answered to the device that sent it", as
   ]);
   // Answered to the sending device only, not to Bob's laptop.
   expect(homeserver.sendLog.at(-1)).toMatchObject({ messageCount: 1 });
+});
+
+test("the README quotes the example as it is", () => {
+  const root = join(import.meta.dirname, "..");
+  const example = readFileSync(join(root, "examples/basic.ts"), "utf8")
+    .split("\n")
+    .slice(1)
+    .join("\n")
+    .trim();
+  expect(readFileSync(join(root, "README.md"), "utf8")).toContain(example);
 });
