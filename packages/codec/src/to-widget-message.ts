@@ -30,77 +30,65 @@ export interface ToWidgetMessage {
 function validateMessage(u: unknown, c: t.Context, limits: Limits): t.Validation<ToWidgetMessage> {
   if (!isPlainObject(u)) return t.failure(u, c, `message must be an object, not ${describe(u)}`);
   const log = new IssueLog(limits.maxIssues);
-  const field = <T>(key: string, decoder: t.Decoder<unknown, T>) => {
+  const grammar = (valid: (v: string) => boolean, problem: (v: string) => string) => ({
+    valid,
+    problem,
+  });
+  /** One field: present if required, of its JS type, then of its grammar; its value when good. */
+  const check = (
+    key: string,
+    kind: "string" | "boolean",
+    required: boolean,
+    what: string,
+    rule?: ReturnType<typeof grammar>,
+  ): string | boolean | undefined => {
     const value = ownField(u, key);
-    return { value, at: childContext(c, key, decoder, value) };
+    if (value === undefined && !required) return undefined;
+    const at = childContext(c, key, kind === "string" ? t.string : t.boolean, value);
+    if (typeof value !== kind) {
+      const code = value === undefined ? "missing_field" : "wrong_type";
+      log.add(value, at, code, `\`${key}\` must be ${what}`);
+      return undefined;
+    }
+    if (rule !== undefined && !rule.valid(value as string)) {
+      log.add(value, at, "invalid_value", rule.problem(value as string));
+      return undefined;
+    }
+    return value as string | boolean;
   };
 
-  const type = field("type", t.string);
-  if (typeof type.value !== "string")
-    log.add(
-      type.value,
-      type.at,
-      type.value === undefined ? "missing_field" : "wrong_type",
-      "`type` must be an event type string",
-    );
-  else if (!isEventType(type.value))
-    log.add(type.value, type.at, "invalid_value", eventTypeProblem(type.value));
+  const type = check(
+    "type",
+    "string",
+    true,
+    "an event type string",
+    grammar(isEventType, eventTypeProblem),
+  );
+  const sender = check(
+    "sender",
+    "string",
+    true,
+    "a user ID string",
+    grammar(isUserId, userIdProblem),
+  );
+  const encrypted = check("encrypted", "boolean", true, "true or false");
+  const content = ownField(u, "content");
+  const contentAt = childContext(c, "content", t.unknown, content);
+  if (content === undefined) log.add(content, contentAt, "missing_field", "missing `content`");
+  else walkJsonObject(content, contentAt, newWalk(limits, log));
+  const senderDevice = check(
+    "sender_device",
+    "string",
+    false,
+    "a device ID string",
+    grammar(isDeviceId, deviceIdProblem),
+  );
+  const senderVerified = check("sender_verified", "boolean", false, "true or false");
 
-  const sender = field("sender", t.string);
-  if (typeof sender.value !== "string")
-    log.add(
-      sender.value,
-      sender.at,
-      sender.value === undefined ? "missing_field" : "wrong_type",
-      "`sender` must be a user ID string",
-    );
-  else if (!isUserId(sender.value))
-    log.add(sender.value, sender.at, "invalid_value", userIdProblem(sender.value));
-
-  const encrypted = field("encrypted", t.boolean);
-  if (typeof encrypted.value !== "boolean")
-    log.add(
-      encrypted.value,
-      encrypted.at,
-      encrypted.value === undefined ? "missing_field" : "wrong_type",
-      "`encrypted` must be true or false",
-    );
-
-  const content = field("content", t.unknown);
-  if (content.value === undefined)
-    log.add(content.value, content.at, "missing_field", "missing `content`");
-  else walkJsonObject(content.value, content.at, newWalk(limits, log));
-
-  const senderDevice = field("sender_device", t.string);
-  if (senderDevice.value !== undefined) {
-    if (typeof senderDevice.value !== "string")
-      log.add(
-        senderDevice.value,
-        senderDevice.at,
-        "wrong_type",
-        "`sender_device` must be a device ID string",
-      );
-    else if (!isDeviceId(senderDevice.value))
-      log.add(
-        senderDevice.value,
-        senderDevice.at,
-        "invalid_value",
-        deviceIdProblem(senderDevice.value),
-      );
-  }
-  const senderVerified = field("sender_verified", t.boolean);
-  if (senderVerified.value !== undefined && typeof senderVerified.value !== "boolean") {
-    log.add(
-      senderVerified.value,
-      senderVerified.at,
-      "wrong_type",
-      "`sender_verified` must be true or false",
-    );
-  }
   // Authenticated sender facts only exist for what was decrypted: never trust them otherwise.
   if (
-    encrypted.value === false &&
-    (senderDevice.value !== undefined || senderVerified.value !== undefined)
+    encrypted === false &&
+    (ownField(u, "sender_device") !== undefined || ownField(u, "sender_verified") !== undefined)
   ) {
     log.add(
       u,
@@ -111,14 +99,12 @@ function validateMessage(u: unknown, c: t.Context, limits: Limits): t.Validation
   }
   if (!log.isEmpty) return t.failures(log.result(c));
   return t.success({
-    type: type.value as string,
-    sender: sender.value as string,
-    encrypted: encrypted.value as boolean,
-    content: content.value as JsonObject,
-    ...(senderDevice.value === undefined ? {} : { sender_device: senderDevice.value as string }),
-    ...(senderVerified.value === undefined
-      ? {}
-      : { sender_verified: senderVerified.value as boolean }),
+    type: type as string,
+    sender: sender as string,
+    encrypted: encrypted as boolean,
+    content: content as JsonObject,
+    ...(senderDevice === undefined ? {} : { sender_device: senderDevice as string }),
+    ...(senderVerified === undefined ? {} : { sender_verified: senderVerified as boolean }),
   });
 }
 
