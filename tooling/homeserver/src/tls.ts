@@ -35,6 +35,20 @@ export async function ensureOpenssl(log: Log): Promise<void> {
   await ensureHostPackage({ binary: "openssl", package: "openssl", log });
 }
 
+/** `openssl req` arguments for a new unencrypted P-256 key written to `keyFile`. */
+function newKeyArgs(keyFile: string): string[] {
+  return [
+    "-new",
+    "-newkey",
+    "ec",
+    "-pkeyopt",
+    "ec_paramgen_curve:prime256v1",
+    "-nodes",
+    "-keyout",
+    keyFile,
+  ];
+}
+
 /** A new CA (P-256 key, self-signed) in `dir`: `ca.crt` and `ca.key`. */
 export async function createCertificateAuthority(
   dir: string,
@@ -46,14 +60,7 @@ export async function createCertificateAuthority(
   await openssl([
     "req",
     "-x509",
-    "-new",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:prime256v1",
-    "-nodes",
-    "-keyout",
-    keyFile,
+    ...newKeyArgs(keyFile),
     "-out",
     certFile,
     "-days",
@@ -96,21 +103,7 @@ export async function issueServerCertificate(
       "",
     ].join("\n"),
   );
-  await openssl([
-    "req",
-    "-new",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:prime256v1",
-    "-nodes",
-    "-keyout",
-    keyFile,
-    "-out",
-    csrFile,
-    "-subj",
-    `/CN=${host}`,
-  ]);
+  await openssl(["req", ...newKeyArgs(keyFile), "-out", csrFile, "-subj", `/CN=${host}`]);
   await openssl([
     "x509",
     "-req",
