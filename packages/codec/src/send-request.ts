@@ -240,7 +240,9 @@ function checkDeviceList(
   at: t.Context,
   check: RequestCheck,
 ): void {
+  // Contexts are built only for an issue: this loop runs once per recipient device.
   const listAt = () => childContext(at, userId, t.unknown, devices);
+  const deviceAt = (i: number) => childContext(listAt(), String(i), t.string, devices[i]);
   if (devices.length === 0) {
     check.log.add(devices, listAt(), "invalid_value", "names no devices: list device IDs or `*`");
     return;
@@ -249,12 +251,11 @@ function checkDeviceList(
   const seen = devices.length > 8 ? new Set<string>() : undefined;
   for (let i = 0; i < devices.length; i++) {
     const deviceId = devices[i];
-    const deviceAt = () => childContext(listAt(), String(i), t.string, deviceId);
     if (!countRecipient(check, deviceId, listAt())) return;
     if (typeof deviceId !== "string") {
       check.log.add(
         deviceId,
-        deviceAt(),
+        deviceAt(i),
         "wrong_type",
         `device ID must be a string, not ${describe(deviceId)}`,
       );
@@ -265,7 +266,7 @@ function checkDeviceList(
       if (devices.length > 1) {
         check.log.add(
           deviceId,
-          deviceAt(),
+          deviceAt(i),
           "conflicting_fields",
           "`*` may not be mixed with device IDs for one user",
         );
@@ -273,14 +274,14 @@ function checkDeviceList(
       continue;
     }
     if (!isDeviceId(deviceId)) {
-      check.log.add(deviceId, deviceAt(), "invalid_value", deviceIdProblem(deviceId));
+      check.log.add(deviceId, deviceAt(i), "invalid_value", deviceIdProblem(deviceId));
       continue;
     }
     const duplicate = seen === undefined ? devices.indexOf(deviceId) < i : seen.has(deviceId);
     if (duplicate)
       check.log.add(
         deviceId,
-        deviceAt(),
+        deviceAt(i),
         "duplicate",
         `device ${JSON.stringify(deviceId)} is listed twice`,
       );

@@ -241,9 +241,8 @@ describe("JSON content and limits (section 8)", () => {
   it("stops early on a shared sub-tree that would be exponential to walk", () => {
     let node: unknown = "leaf";
     for (let i = 0; i < 30; i++) node = [node, node];
-    const started = performance.now();
+    // 2^30 leaves if walked naively: the test's own timeout is what catches a regression.
     expect(issues(withContent({ node }))[0]?.code).toBe("limit_exceeded");
-    expect(performance.now() - started).toBeLessThan(1000);
   });
 
   it("refuses a request over the byte limit", () => {
