@@ -453,25 +453,32 @@ export function encodeSendRequest(request: SendRequest): SendRequestWire {
   return wire;
 }
 
+function isFormatTag(format: unknown): format is SendRequest["format"] {
+  return format === "legacy" || format === "recipients" || format === "scoped";
+}
+
 function requestCodec<A extends SendRequest>(
   name: string,
   only: A["format"] | undefined,
   limits: Limits,
 ): t.Type<A, SendRequestWire, unknown> {
-  const validate = (u: unknown, c: t.Context): t.Validation<A> => {
+  const validateAs = (u: unknown, c: t.Context, format: Detected | undefined): t.Validation<A> => {
     try {
-      return validateRequest(u, c, limits, only) as t.Validation<A>;
+      return validateRequest(u, c, limits, format) as t.Validation<A>;
     } catch (error) {
       // Exotic inputs (proxies, throwing getters) must still get an answer, not an exception.
       return t.failure(u, c, `the request could not be read: ${String(error)}`);
     }
   };
+  const validate = (u: unknown, c: t.Context): t.Validation<A> => validateAs(u, c, only);
   return new t.Type<A, SendRequestWire, unknown>(
     name,
+    // The tag must name a format, and the rest must be a valid request of exactly that format.
     (u): u is A =>
       isPlainObject(u) &&
-      (only === undefined ? typeof u.format === "string" : u.format === only) &&
-      validate(encodeSendRequest(u as unknown as SendRequest), [])._tag === "Right",
+      isFormatTag(u.format) &&
+      (only === undefined || u.format === only) &&
+      validateAs(encodeSendRequest(u as unknown as SendRequest), [], u.format)._tag === "Right",
     validate,
     (a) => encodeSendRequest(a),
   );
