@@ -50,7 +50,7 @@ export interface SendContext {
 }
 
 export type SendResult =
-  /** Something was delivered; `failures` lists what was not. */
+  /** Something was delivered, or there was nobody to send to; `failures` lists what was not. */
   | { readonly kind: "delivered"; readonly failures?: DeliveryFailures }
   /** Refused before anything was sent (policy, scope). */
   | { readonly kind: "refused"; readonly message: string }
@@ -122,6 +122,9 @@ export class ToDeviceSender {
     });
     if ("refused" in decision)
       return Promise.resolve({ kind: "refused", message: decision.refused });
+    // Sending to nobody is a truthful success (ADR 0003), and nothing goes out.
+    if (request.groups.every((group) => Object.keys(group.recipients).length === 0))
+      return Promise.resolve({ kind: "delivered" });
     if (request.scope !== undefined && context.roomId === null) {
       return Promise.resolve({
         kind: "refused",
