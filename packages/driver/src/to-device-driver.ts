@@ -239,7 +239,7 @@ export class ToDeviceDriver {
       pending++;
       const context: SendContext = {
         roomId: binding.roomId,
-        roomEncrypted: isRoomEncrypted(),
+        roomEncrypted: isRoomEncrypted,
         widgetType: api.widget.type,
         order,
         signal: controller.signal,
@@ -317,7 +317,7 @@ export class ToDeviceDriver {
     return async (eventType, encrypted, contentMap) => {
       const context: SendContext = {
         roomId: binding.roomId,
-        roomEncrypted: isRoomEncrypted(),
+        roomEncrypted: isRoomEncrypted,
         widgetType: binding.widgetType,
         order,
       };

@@ -40,7 +40,11 @@ export interface SenderConfig {
 /** Who is sending: the widget's binding. */
 export interface SendContext {
   readonly roomId: string | null;
-  readonly roomEncrypted: boolean;
+  /**
+   * Whether the room is encrypted now. Read when the send's turn comes and again before each
+   * cleartext `/sendToDevice` request (section 5): a room can become encrypted meanwhile.
+   */
+  readonly roomEncrypted: () => boolean;
   /** The default `scope.id` (section 3.3): the widget's type. */
   readonly widgetType: string;
   /** The widget's lanes: sends to the same users leave in order. */
@@ -100,10 +104,21 @@ function usersOf(groups: ReadonlyArray<RecipientGroup>): string[] {
   return [...users];
 }
 
+/** What one send decided when its turn came. */
+interface SendPlan {
+  readonly type: string;
+  readonly encrypt: boolean;
+  /** The request's flag, for the policy checks before each cleartext request. */
+  readonly requested: boolean | undefined;
+  readonly context: SendContext;
+}
+
 interface Attempt {
   readonly failures: FailureCollector;
   delivered: number;
   lastHttpError: SendToDeviceError | undefined;
+  /** Set once the policy refused cleartext at a request's departure: no more go out in clear. */
+  cleartextRefused: boolean;
 }
 
 export class ToDeviceSender {
@@ -114,17 +129,6 @@ export class ToDeviceSender {
    * up; never rejects. The place in line is taken synchronously, before the first `await`.
    */
   send(request: NormalSendRequest, context: SendContext): Promise<SendResult> {
-    const decision = decideEncryption(this.config.encryptionPolicy, {
-      roomId: context.roomId,
-      roomEncrypted: context.roomEncrypted,
-      requested: request.encrypted,
-      allowGlobalCleartext: this.config.allowGlobalCleartext,
-    });
-    if ("refused" in decision)
-      return Promise.resolve({ kind: "refused", message: decision.refused });
-    // Sending to nobody is a truthful success (ADR 0003), and nothing goes out.
-    if (request.groups.every((group) => Object.keys(group.recipients).length === 0))
-      return Promise.resolve({ kind: "delivered" });
     if (request.scope !== undefined && context.roomId === null) {
       return Promise.resolve({
         kind: "refused",
@@ -135,7 +139,7 @@ export class ToDeviceSender {
     const groups = scoped(request, context);
     const turn = context.order.take(usersOf(groups));
     return turn.ready
-      .then(() => this.deliver(request.type, groups, decision.encrypt, context))
+      .then(() => this.sendInTurn(request, groups, context))
       .catch((error: unknown): SendResult => {
         this.config.logger.error("to-device send failed unexpectedly", error);
         return { kind: "failed", message: `the send failed: ${String(error)}`, failures: {} };
@@ -143,16 +147,45 @@ export class ToDeviceSender {
       .finally(() => turn.release());
   }
 
-  private async deliver(
-    type: string,
+  /** Section 5 as the room is now. */
+  private decide(requested: boolean | undefined, context: SendContext) {
+    return decideEncryption(this.config.encryptionPolicy, {
+      roomId: context.roomId,
+      roomEncrypted: context.roomEncrypted(),
+      requested,
+      allowGlobalCleartext: this.config.allowGlobalCleartext,
+    });
+  }
+
+  private async sendInTurn(
+    request: NormalSendRequest,
     groups: ReadonlyArray<RecipientGroup>,
-    encrypt: boolean,
     context: SendContext,
   ): Promise<SendResult> {
+    // Decided when the turn comes, not when queued: earlier sends may have taken a while.
+    const decision = this.decide(request.encrypted, context);
+    if ("refused" in decision) return { kind: "refused", message: decision.refused };
+    // Sending to nobody is a truthful success (ADR 0003), and nothing goes out.
+    if (groups.every((group) => Object.keys(group.recipients).length === 0))
+      return { kind: "delivered" };
+    return this.deliver(groups, {
+      type: request.type,
+      encrypt: decision.encrypt,
+      requested: request.encrypted,
+      context,
+    });
+  }
+
+  private async deliver(
+    groups: ReadonlyArray<RecipientGroup>,
+    plan: SendPlan,
+  ): Promise<SendResult> {
+    const { type, encrypt, context } = plan;
     const attempt: Attempt = {
       failures: new FailureCollector(),
       delivered: 0,
       lastHttpError: undefined,
+      cleartextRefused: false,
     };
     const messages: SizedMessage[] = [];
     let wireType = type;
@@ -175,7 +208,7 @@ export class ToDeviceSender {
         );
       }
     }
-    await this.sendChunks(wireType, messages, attempt, context.signal);
+    await this.sendChunks(wireType, messages, attempt, plan);
     return this.result(attempt, context.signal?.aborted === true);
   }
 
@@ -287,26 +320,40 @@ export class ToDeviceSender {
     eventType: string,
     messages: ReadonlyArray<SizedMessage>,
     attempt: Attempt,
-    signal: AbortSignal | undefined,
+    plan: SendPlan,
   ): Promise<void> {
     const chunks = chunkMessages(messages, this.config.chunkLimits);
     let next = 0;
     const worker = async (): Promise<void> => {
       while (next < chunks.length) {
         const chunk = chunks[next++] as ReadonlyArray<SizedMessage>;
-        await this.sendChunk(eventType, chunk, attempt, signal);
+        await this.sendChunk(eventType, chunk, attempt, plan);
       }
     };
     const workers = Math.min(this.config.maxConcurrentRequests, chunks.length);
     await Promise.all(Array.from({ length: workers }, worker));
   }
 
+  /**
+   * Section 5 when a cleartext request leaves: the room may have become encrypted since the
+   * send's turn came. Once refused, nothing more of the send goes out in clear.
+   */
+  private mayLeaveInClear(plan: SendPlan, attempt: Attempt): boolean {
+    if (plan.encrypt) return true;
+    if (!attempt.cleartextRefused) {
+      const decision = this.decide(plan.requested, plan.context);
+      attempt.cleartextRefused = !("encrypt" in decision) || decision.encrypt;
+    }
+    return !attempt.cleartextRefused;
+  }
+
   private async sendChunk(
     eventType: string,
     chunk: ReadonlyArray<SizedMessage>,
     attempt: Attempt,
-    signal: AbortSignal | undefined,
+    plan: SendPlan,
   ): Promise<void> {
+    const signal = plan.context.signal;
     if (signal?.aborted) {
       for (const m of chunk) attempt.failures.add(m.userId, m.deviceId, "cancelled");
       return;
@@ -317,11 +364,23 @@ export class ToDeviceSender {
       deviceId,
       content,
     }));
+    let withheld = false;
     const outcome = await sendWithRetry(
-      () => this.config.transport.sendToDevice(eventType, wire, txnId),
+      async () => {
+        // Checked before every attempt, retries included.
+        if (!this.mayLeaveInClear(plan, attempt)) {
+          withheld = true;
+          return;
+        }
+        await this.config.transport.sendToDevice(eventType, wire, txnId);
+      },
       this.config.retry,
       signal,
     );
+    if (withheld) {
+      for (const m of chunk) attempt.failures.add(m.userId, m.deviceId, "cleartext_refused");
+      return;
+    }
     if (outcome.ok) {
       attempt.delivered += chunk.length;
       return;
