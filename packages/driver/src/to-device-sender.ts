@@ -104,6 +104,31 @@ function usersOf(groups: ReadonlyArray<RecipientGroup>): string[] {
   return [...users];
 }
 
+/** The device lists of one send, with one set per user for explicit device IDs. */
+class KnownDevices {
+  private readonly sets = new Map<string, ReadonlySet<string>>();
+
+  constructor(readonly lists: ReadonlyMap<string, ReadonlyArray<string>> | "timeout") {}
+
+  get timedOut(): boolean {
+    return this.lists === "timeout";
+  }
+
+  list(userId: string): ReadonlyArray<string> | undefined {
+    return this.lists === "timeout" ? undefined : this.lists.get(userId);
+  }
+
+  /** Whether a listed user has the device; the user's set is built on first use, once. */
+  has(userId: string, deviceId: string): boolean {
+    let set = this.sets.get(userId);
+    if (set === undefined) {
+      set = new Set(this.list(userId));
+      this.sets.set(userId, set);
+    }
+    return set.has(deviceId);
+  }
+}
+
 /** What one send decided when its turn came. */
 interface SendPlan {
   readonly type: string;
@@ -191,9 +216,9 @@ export class ToDeviceSender {
     let wireType = type;
     if (context.signal?.aborted) return this.result(attempt, true);
 
-    const devices = await this.deviceLists(usersOf(groups), encrypt);
+    const known = new KnownDevices(await this.deviceLists(usersOf(groups), encrypt));
     for (const group of groups) {
-      const targets = this.resolve(group, devices, encrypt, attempt.failures);
+      const targets = this.resolve(group, known, encrypt, attempt.failures);
       if (targets.length === 0) continue;
       if (encrypt) {
         const batch = await this.encrypt(type, targets, group.content, attempt);
@@ -234,35 +259,34 @@ export class ToDeviceSender {
    */
   private resolve(
     group: RecipientGroup,
-    lists: ReadonlyMap<string, ReadonlyArray<string>> | "timeout",
+    known: KnownDevices,
     encrypt: boolean,
     failures: FailureCollector,
   ): DeviceAddress[] {
     const targets: DeviceAddress[] = [];
     for (const userId of Object.keys(group.recipients)) {
       const requested = group.recipients[userId] ?? [];
-      const known = lists === "timeout" ? undefined : lists.get(userId);
-      if (encrypt && known === undefined) {
+      const list = known.list(userId);
+      if (encrypt && list === undefined) {
         // No list at all: nothing can be encrypted for this user.
         for (const deviceId of requested) {
-          const reason =
-            lists === "timeout"
-              ? "device_list_timeout"
-              : deviceId === ALL_DEVICES
-                ? "no_devices"
-                : "unknown_device";
+          const reason = known.timedOut
+            ? "device_list_timeout"
+            : deviceId === ALL_DEVICES
+              ? "no_devices"
+              : "unknown_device";
           failures.add(userId, deviceId, reason);
         }
         continue;
       }
       for (const deviceId of requested) {
         if (deviceId === ALL_DEVICES) {
-          if (known !== undefined && known.length === 0)
+          if (list !== undefined && list.length === 0)
             failures.add(userId, ALL_DEVICES, "no_devices");
-          else if (encrypt && known !== undefined)
-            for (const id of known) targets.push({ userId, deviceId: id });
+          else if (encrypt && list !== undefined)
+            for (const id of list) targets.push({ userId, deviceId: id });
           else targets.push({ userId, deviceId });
-        } else if (known !== undefined && !known.includes(deviceId)) {
+        } else if (list !== undefined && !known.has(userId, deviceId)) {
           failures.add(userId, deviceId, "unknown_device");
         } else {
           targets.push({ userId, deviceId });
