@@ -1,6 +1,6 @@
 import type { JsonObject, NormalSendRequest, RecipientGroup } from "@widget-todevice/codec";
 import { ALL_DEVICES } from "@widget-todevice/codec";
-import { type ChunkLimits, chunkMessages, type SizedMessage } from "./chunking.js";
+import { ChunkBuilder, type ChunkLimits, type SizedMessage } from "./chunking.js";
 import {
   type DeliveryFailures,
   FailureCollector,
@@ -10,7 +10,7 @@ import {
 } from "./delivery-report.js";
 import { decideEncryption, type EncryptionPolicy } from "./encryption-policy.js";
 import type { DriverLogger } from "./logger.js";
-import { jsonByteLength } from "./message-size.js";
+import { estimatedMessageBytes, jsonByteLength } from "./message-size.js";
 import type { RecipientOrder } from "./ordering.js";
 import { type RetryOptions, sendWithRetry } from "./retry.js";
 import {
@@ -19,8 +19,11 @@ import {
   SendToDeviceError,
   type ToDeviceTransport,
 } from "./transport.js";
+import { WorkSlices } from "./work-slices.js";
 
-// Sections 3.3, 5 and 6: from a decoded request to accepted `/sendToDevice` requests.
+// Sections 3.3, 5 and 6: from a decoded request to accepted `/sendToDevice` requests. A send
+// decides its encryption when its turn comes, sizes each content once, refuses what cannot fit
+// before expanding to devices, and works in slices that give the host's event loop a turn.
 
 export interface SenderConfig {
   readonly transport: ToDeviceTransport;
@@ -30,6 +33,8 @@ export interface SenderConfig {
   readonly retry: RetryOptions;
   /** The homeserver's cap on one device message (Synapse: 65,536 bytes). */
   readonly maxMessageBytes: number;
+  /** Most bytes of device messages one send may upload, estimated before it expands. */
+  readonly maxUploadBytesPerSend: number;
   /** How long a device list lookup may take before its users are reported. */
   readonly deviceListTimeoutMs: number;
   /** `/sendToDevice` requests of one send in flight at once. */
@@ -56,7 +61,7 @@ export interface SendContext {
 export type SendResult =
   /** Something was delivered, or there was nobody to send to; `failures` lists what was not. */
   | { readonly kind: "delivered"; readonly failures?: DeliveryFailures }
-  /** Refused before anything was sent (policy, scope). */
+  /** Refused before anything was sent (policy, scope, upload budget). */
   | { readonly kind: "refused"; readonly message: string }
   /** Nothing was delivered. */
   | {
@@ -104,6 +109,10 @@ function usersOf(groups: ReadonlyArray<RecipientGroup>): string[] {
   return [...users];
 }
 
+const MIB = 1_048_576;
+const mebibytes = (bytes: number): string =>
+  `${(bytes / MIB).toFixed(bytes < 10 * MIB ? 1 : 0)} MiB`;
+
 /** The device lists of one send, with one set per user for explicit device IDs. */
 class KnownDevices {
   private readonly sets = new Map<string, ReadonlySet<string>>();
@@ -127,6 +136,12 @@ class KnownDevices {
     }
     return set.has(deviceId);
   }
+}
+
+/** One group's content, sized once (section 6). */
+interface SizedGroup {
+  readonly group: RecipientGroup;
+  readonly contentBytes: number;
 }
 
 /** What one send decided when its turn came. */
@@ -205,36 +220,113 @@ export class ToDeviceSender {
     groups: ReadonlyArray<RecipientGroup>,
     plan: SendPlan,
   ): Promise<SendResult> {
-    const { type, encrypt, context } = plan;
+    const { encrypt, context } = plan;
     const attempt: Attempt = {
       failures: new FailureCollector(),
       delivered: 0,
       lastHttpError: undefined,
       cleartextRefused: false,
     };
-    const messages: SizedMessage[] = [];
-    let wireType = type;
     if (context.signal?.aborted) return this.result(attempt, true);
-
+    const slices = new WorkSlices();
     const known = new KnownDevices(await this.deviceLists(usersOf(groups), encrypt));
-    for (const group of groups) {
-      const targets = this.resolve(group, known, encrypt, attempt.failures);
+
+    const sized = await this.sizeGroups(groups, attempt.failures, slices);
+    const upload = await this.estimateUpload(sized, known, encrypt, slices);
+    if (upload.bytes > this.config.maxUploadBytesPerSend) {
+      return {
+        kind: "refused",
+        message:
+          `the send would upload about ${mebibytes(upload.bytes)} (${upload.devices} device messages), ` +
+          `more than this host allows for one send (${mebibytes(this.config.maxUploadBytesPerSend)}, ` +
+          "`maxUploadBytesPerSend`); send a smaller content or to fewer devices at a time",
+      };
+    }
+
+    const chunks = new ChunkBuilder(this.config.chunkLimits);
+    let wireType = plan.type;
+    for (const { group, contentBytes } of sized) {
+      const targets = await this.resolve(group, known, encrypt, attempt.failures, slices);
       if (targets.length === 0) continue;
-      if (encrypt) {
-        const batch = await this.encrypt(type, targets, group.content, attempt);
-        if (batch === undefined) continue;
-        wireType = batch.eventType;
-        this.addSized(batch.messages, messages, attempt.failures);
-      } else {
-        this.addSized(
-          targets.map((target) => ({ ...target, content: group.content })),
-          messages,
-          attempt.failures,
-        );
+      if (!encrypt) {
+        // One content for every device: its size is known already.
+        for (const target of targets) {
+          chunks.add({ ...target, content: group.content, bytes: contentBytes });
+          if (slices.spent(1)) await slices.pause();
+        }
+        continue;
+      }
+      const batch = await this.encrypt(plan.type, targets, group.content, attempt);
+      if (batch === undefined) continue;
+      wireType = batch.eventType;
+      // Section 6: each ciphertext is checked against the per-message cap.
+      for (const message of batch.messages) {
+        const bytes = jsonByteLength(message.content);
+        if (bytes > this.config.maxMessageBytes)
+          attempt.failures.add(message.userId, message.deviceId, "too_large");
+        else chunks.add({ ...message, bytes });
+        if (slices.spent(1 + bytes / 1024)) await slices.pause();
       }
     }
-    await this.sendChunks(wireType, messages, attempt, plan);
+    await this.sendChunks(wireType, chunks.finish(), attempt, plan, slices);
     return this.result(attempt, context.signal?.aborted === true);
+  }
+
+  /**
+   * Sizes each group's content once. One that is over the per-message cap cannot fit on any
+   * device, encrypted or not (a ciphertext is larger than its plaintext): its recipients are
+   * reported `too_large` as the widget named them, before anything is expanded or encrypted.
+   */
+  private async sizeGroups(
+    groups: ReadonlyArray<RecipientGroup>,
+    failures: FailureCollector,
+    slices: WorkSlices,
+  ): Promise<SizedGroup[]> {
+    const sized: SizedGroup[] = [];
+    for (const group of groups) {
+      const contentBytes = jsonByteLength(group.content);
+      if (slices.spent(1 + contentBytes / 1024)) await slices.pause();
+      if (contentBytes <= this.config.maxMessageBytes) {
+        sized.push({ group, contentBytes });
+        continue;
+      }
+      for (const userId of Object.keys(group.recipients)) {
+        for (const deviceId of group.recipients[userId] ?? []) {
+          failures.add(userId, deviceId, "too_large");
+          if (slices.spent(1)) await slices.pause();
+        }
+      }
+    }
+    return sized;
+  }
+
+  /**
+   * The bytes the send would upload (section 6's budget): each content's size times the device
+   * messages it becomes, before anything is expanded or encrypted. A cleartext `*` is one
+   * message (the homeserver fans it out); an encrypted `*` is one per listed device.
+   */
+  private async estimateUpload(
+    sized: ReadonlyArray<SizedGroup>,
+    known: KnownDevices,
+    encrypt: boolean,
+    slices: WorkSlices,
+  ): Promise<{ bytes: number; devices: number }> {
+    let bytes = 0;
+    let devices = 0;
+    for (const { group, contentBytes } of sized) {
+      const perDevice = estimatedMessageBytes(contentBytes, encrypt);
+      for (const userId of Object.keys(group.recipients)) {
+        const requested = group.recipients[userId] ?? [];
+        const count =
+          encrypt && requested[0] === ALL_DEVICES
+            ? (known.list(userId)?.length ?? 0)
+            : requested.length;
+        devices += count;
+        bytes += count * perDevice;
+        if (slices.spent(1)) await slices.pause();
+      }
+    }
+    return { bytes, devices };
   }
 
   /** Device lists for the send: fetched for encrypted sends, what is tracked for cleartext. */
@@ -257,12 +349,13 @@ export class ToDeviceSender {
    * The devices of one group (section 6): `*` expanded for encrypted sends, kept for cleartext;
    * devices missing from the list reported as `unknown_device` wherever there is a list.
    */
-  private resolve(
+  private async resolve(
     group: RecipientGroup,
     known: KnownDevices,
     encrypt: boolean,
     failures: FailureCollector,
-  ): DeviceAddress[] {
+    slices: WorkSlices,
+  ): Promise<DeviceAddress[]> {
     const targets: DeviceAddress[] = [];
     for (const userId of Object.keys(group.recipients)) {
       const requested = group.recipients[userId] ?? [];
@@ -291,6 +384,7 @@ export class ToDeviceSender {
         } else {
           targets.push({ userId, deviceId });
         }
+        if (slices.spent(1)) await slices.pause();
       }
     }
     return targets;
@@ -326,31 +420,19 @@ export class ToDeviceSender {
     }
   }
 
-  /** Section 6: every device message is checked against the per-message cap after encryption. */
-  private addSized(
-    from: ReadonlyArray<DeviceMessage>,
-    into: SizedMessage[],
-    failures: FailureCollector,
-  ): void {
-    for (const message of from) {
-      const bytes = jsonByteLength(message.content);
-      if (bytes > this.config.maxMessageBytes)
-        failures.add(message.userId, message.deviceId, "too_large");
-      else into.push({ ...message, bytes });
-    }
-  }
-
   private async sendChunks(
     eventType: string,
-    messages: ReadonlyArray<SizedMessage>,
+    chunks: ReadonlyArray<ReadonlyArray<SizedMessage>>,
     attempt: Attempt,
     plan: SendPlan,
+    slices: WorkSlices,
   ): Promise<void> {
-    const chunks = chunkMessages(messages, this.config.chunkLimits);
     let next = 0;
     const worker = async (): Promise<void> => {
       while (next < chunks.length) {
         const chunk = chunks[next++] as ReadonlyArray<SizedMessage>;
+        // A transport that answers at once (in memory) would otherwise send them all in one go.
+        if (slices.spent(chunk.length)) await slices.pause();
         await this.sendChunk(eventType, chunk, attempt, plan);
       }
     };
