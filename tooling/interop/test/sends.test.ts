@@ -211,6 +211,25 @@ describe("failures", () => {
     expect(onBobsDevice(bob)).toEqual([]);
   });
 
+  it("homeserver 4xx: the key transport swallows the MatrixError and counts the key as sent", async () => {
+    const world = createWorld();
+    const alice = await world.join(world.device(ALICE, "ALICEDEV"));
+    const bob = await world.join(world.device(BOB, "BOBDEV"));
+    world.homeserver.failNextSends({ kind: "http_error", status: 403, errcode: "M_FORBIDDEN" });
+
+    await expect(
+      alice.keyTransport.sendKey("a2V5", 0, members([alice, bob])),
+    ).resolves.toBeUndefined();
+
+    expect(alice.statistics.counters.roomEventEncryptionKeysSent).toBe(1);
+    expect(world.homeserver.sendLog.map((r) => r.outcome)).toEqual([403]);
+    expect(sendResponses(alice.frame)).toEqual([
+      expect.objectContaining({
+        error: expect.objectContaining({ matrix_api_error: expect.anything() }),
+      }),
+    ]);
+  });
+
   it("429 then 5xx: retried under one transaction ID, answered once accepted, delivered once", async () => {
     const { world, alice, bob } = await call();
     world.homeserver.failNextSends(
