@@ -45,7 +45,13 @@ export {
   toLegacyRequest,
   toRecipientsRequests,
 } from "./normal-form.js";
-export { isReservedType, RESERVED_TYPE_PREFIXES, RESERVED_TYPES } from "./reserved-types.js";
+export {
+  isReservedType,
+  RESERVED_TYPE_PREFIXES,
+  RESERVED_TYPE_TABLE,
+  RESERVED_TYPES,
+  type ReservedType,
+} from "./reserved-types.js";
 export {
   type DeviceMessages,
   decodeSendRequest,

@@ -30,10 +30,16 @@ export function newWalk(limits: Limits, log: IssueLog): JsonWalk {
   return { limits, log, bytes: 0, overBudget: false };
 }
 
-/** Adds bytes to the walk; reports the request as too large once, at `context`. */
+/**
+ * Adds `bytes` to the walk. Past the limit it reports the request as too large (once, at
+ * `context`) and answers false: the caller stops walking there.
+ */
 export function spend(walk: JsonWalk, bytes: number, value: unknown, context: t.Context): boolean {
   walk.bytes += bytes;
-  if (walk.bytes <= walk.limits.maxRequestBytes) return true;
+  return walk.bytes <= walk.limits.maxRequestBytes || overBudget(walk, value, context);
+}
+
+function overBudget(walk: JsonWalk, value: unknown, context: t.Context): false {
   if (!walk.overBudget) {
     walk.overBudget = true;
     walk.log.add(
@@ -46,6 +52,16 @@ export function spend(walk: JsonWalk, bytes: number, value: unknown, context: t.
   return false;
 }
 
+/** The brackets (or braces) of a container with `entries` entries, and the commas between. */
+export function punctuationBytes(entries: number): number {
+  return entries === 0 ? 2 : entries + 1;
+}
+
+/** A key as JSON writes it before its value: quotes and colon (`"key":`). */
+export function keyBytes(key: string): number {
+  return key.length + 3;
+}
+
 const JsonValueName = new t.Type<JsonValue>(
   "JsonValue",
   (u): u is JsonValue => true,
@@ -54,8 +70,9 @@ const JsonValueName = new t.Type<JsonValue>(
 );
 
 /**
- * Checks that `value` is a JSON object within the limits, and counts its size. The walk is
- * bounded by the byte budget and the depth limit, so cycles and shared sub-trees end quickly.
+ * Checks that `value` is a JSON object within the limits, and counts its size as `Limits`
+ * describes: every key, string, number, literal and punctuation mark. The walk stops at the first
+ * limit exceeded, so huge inputs, cycles and shared sub-trees end quickly.
  */
 export function walkJsonObject(value: unknown, context: t.Context, walk: JsonWalk): boolean {
   if (!isPlainObject(value)) {
@@ -76,7 +93,7 @@ function walkContainer(value: object, depth: number, context: t.Context, walk: J
     return false;
   }
   if (Array.isArray(value)) {
-    if (!spend(walk, value.length + 1, value, context)) return false;
+    if (!spend(walk, punctuationBytes(value.length), value, context)) return false;
     for (let i = 0; i < value.length; i++) {
       if (!walkValue(value[i], depth, context, String(i), walk)) return false;
     }
@@ -87,9 +104,9 @@ function walkContainer(value: object, depth: number, context: t.Context, walk: J
     return false;
   }
   const keys = Object.keys(value);
-  if (!spend(walk, keys.length + 1, value, context)) return false;
+  if (!spend(walk, punctuationBytes(keys.length), value, context)) return false;
   for (const key of keys) {
-    walk.bytes += key.length + 3;
+    if (!spend(walk, keyBytes(key), value, context)) return false;
     if (!walkValue(value[key], depth, context, key, walk)) return false;
   }
   return true;
@@ -104,16 +121,11 @@ function walkValue(
 ): boolean {
   switch (typeof value) {
     case "string":
-      walk.bytes += value.length + 2;
-      return walk.bytes <= walk.limits.maxRequestBytes || spend(walk, 0, value, parent);
+      return spend(walk, value.length + 2, value, parent);
     case "boolean":
-      walk.bytes += 5;
-      return true;
+      return spend(walk, value ? 4 : 5, value, parent);
     case "number":
-      if (Number.isFinite(value)) {
-        walk.bytes += String(value).length;
-        return true;
-      }
+      if (Number.isFinite(value)) return spend(walk, String(value).length, value, parent);
       walk.log.add(
         value,
         childContext(parent, key, JsonValueName, value),
@@ -122,10 +134,7 @@ function walkValue(
       );
       return false;
     case "object":
-      if (value === null) {
-        walk.bytes += 4;
-        return true;
-      }
+      if (value === null) return spend(walk, 4, value, parent);
       return walkContainer(value, depth + 1, childContext(parent, key, JsonValueName, value), walk);
     default:
       walk.log.add(

@@ -3,9 +3,13 @@
 /** Bounds on what a decoder accepts. Every decode function takes a partial override. */
 export interface Limits {
   /**
-   * Largest request, as the length of its JSON serialization (each string counted by its
-   * UTF-16 length, escapes not counted). postMessage carries objects, not bytes, so this is
-   * measured while walking the value.
+   * Largest request, as the length of its JSON serialization with every escape sequence counted
+   * as the one character it stands for: each key and string by its UTF-16 length plus two
+   * quotes, each number as JSON writes it, `true` 4, `false` 5, `null` 4, and every brace,
+   * bracket, comma and colon. So it never exceeds `JSON.stringify(data).length` and equals it
+   * when no string needs escaping. postMessage carries objects, not bytes, so this is counted
+   * while walking the value, which stops as soon as the limit is passed. For a `toWidget`
+   * message it bounds the `content`.
    */
   readonly maxRequestBytes: number;
   /** Most recipient entries in one request: a user's `*` counts as one. */

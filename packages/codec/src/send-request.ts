@@ -6,7 +6,9 @@ import {
   describe,
   type JsonObject,
   type JsonWalk,
+  keyBytes,
   newWalk,
+  punctuationBytes,
   spend,
   walkJsonObject,
 } from "./json-content.js";
@@ -71,6 +73,25 @@ interface RequestCheck {
   recipients: number;
 }
 
+/**
+ * An object's braces, commas and keys as JSON writes them; fields holding `undefined` are left
+ * out, as JSON.stringify leaves them out. False once past the byte limit.
+ */
+function spendKeys(object: Record<string, unknown>, at: t.Context, check: RequestCheck): boolean {
+  let entries = 0;
+  for (const key of Object.keys(object)) {
+    if (object[key] === undefined) continue;
+    entries++;
+    if (!spend(check.walk, keyBytes(key), object, at)) return false;
+  }
+  return spend(check.walk, punctuationBytes(entries), object, at);
+}
+
+/** Whether a limit was exceeded: then nothing more is walked (section 8). */
+function stopped(check: RequestCheck): boolean {
+  return check.walk.overBudget || check.recipients > check.walk.limits.maxRecipients;
+}
+
 function checkType(u: Record<string, unknown>, c: t.Context, check: RequestCheck): string {
   const type = ownField(u, "type");
   const at = childContext(c, "type", t.string, type);
@@ -86,6 +107,7 @@ function checkType(u: Record<string, unknown>, c: t.Context, check: RequestCheck
   } else if (!isEventType(type)) {
     check.log.add(type, at, "invalid_value", eventTypeProblem(type));
   } else {
+    spend(check.walk, type.length + 2, type, at);
     return type;
   }
   return "";
@@ -98,7 +120,10 @@ function checkEncrypted(
   required: boolean,
 ): boolean | undefined {
   const encrypted = ownField(u, "encrypted");
-  if (typeof encrypted === "boolean") return encrypted;
+  if (typeof encrypted === "boolean") {
+    spend(check.walk, encrypted ? 4 : 5, encrypted, c);
+    return encrypted;
+  }
   const at = childContext(c, "encrypted", t.boolean, encrypted);
   if (encrypted === undefined) {
     if (required) {
@@ -157,10 +182,12 @@ function checkMessages(messages: unknown, c: t.Context, check: RequestCheck): vo
     );
     return;
   }
-  for (const userId of Object.keys(messages)) {
+  const userIds = Object.keys(messages);
+  if (!spend(check.walk, punctuationBytes(userIds.length), messages, at)) return;
+  for (const userId of userIds) {
     const devices = messages[userId];
     const userAt = childContext(at, userId, t.unknown, devices);
-    if (!spend(check.walk, userId.length + 3, devices, userAt)) return;
+    if (!spend(check.walk, keyBytes(userId), devices, userAt)) return;
     if (!isUserId(userId)) check.log.add(devices, userAt, "invalid_value", userIdProblem(userId));
     if (!isPlainObject(devices)) {
       check.log.add(
@@ -172,6 +199,7 @@ function checkMessages(messages: unknown, c: t.Context, check: RequestCheck): vo
       continue;
     }
     const deviceIds = Object.keys(devices);
+    if (!spend(check.walk, punctuationBytes(deviceIds.length), devices, userAt)) return;
     if (deviceIds.length === 0) {
       check.log.add(devices, userAt, "invalid_value", "names no devices: list device IDs or `*`");
       continue;
@@ -191,7 +219,7 @@ function checkMessages(messages: unknown, c: t.Context, check: RequestCheck): vo
       if (deviceId !== ALL_DEVICES && !isDeviceId(deviceId)) {
         check.log.add(content, deviceAt, "invalid_value", deviceIdProblem(deviceId));
       }
-      check.walk.bytes += deviceId.length + 3;
+      if (!spend(check.walk, keyBytes(deviceId), content, deviceAt)) return;
       checkContent(content, deviceAt, check);
       if (check.walk.overBudget) return;
     }
@@ -209,7 +237,9 @@ function checkRecipientDevices(recipients: unknown, c: t.Context, check: Request
     );
     return;
   }
-  for (const userId of Object.keys(recipients)) {
+  const userIds = Object.keys(recipients);
+  if (!spend(check.walk, punctuationBytes(userIds.length), recipients, at)) return;
+  for (const userId of userIds) {
     const devices = recipients[userId];
     if (!isUserId(userId)) {
       check.log.add(
@@ -228,9 +258,10 @@ function checkRecipientDevices(recipients: unknown, c: t.Context, check: Request
       );
       continue;
     }
-    if (!spend(check.walk, userId.length + devices.length + 4, devices, at)) return;
+    if (!spend(check.walk, keyBytes(userId) + punctuationBytes(devices.length), devices, at))
+      return;
     checkDeviceList(userId, devices, at, check);
-    if (check.walk.overBudget || check.recipients > check.walk.limits.maxRecipients) return;
+    if (stopped(check)) return;
   }
 }
 
@@ -261,7 +292,12 @@ function checkDeviceList(
       );
       continue;
     }
+    // Inline check: the context is built only for the report (this runs once per device).
     check.walk.bytes += deviceId.length + 2;
+    if (check.walk.bytes > check.walk.limits.maxRequestBytes) {
+      spend(check.walk, 0, deviceId, deviceAt(i));
+      return;
+    }
     if (deviceId === ALL_DEVICES) {
       if (devices.length > 1) {
         check.log.add(
@@ -296,6 +332,7 @@ function checkScope(u: Record<string, unknown>, c: t.Context, check: RequestChec
     check.log.add(scope, at, "wrong_type", `\`scope\` must be an object, not ${describe(scope)}`);
     return {};
   }
+  if (!spendKeys(scope, at, check)) return {};
   for (const key of Object.keys(scope)) {
     if (key === "id") continue;
     const keyAt = childContext(at, key, t.unknown, scope[key]);
@@ -317,7 +354,10 @@ function checkScope(u: Record<string, unknown>, c: t.Context, check: RequestChec
   }
   const id = ownField(scope, "id");
   if (id === undefined) return {};
-  if (typeof id === "string" && isEventType(id)) return { id };
+  if (typeof id === "string" && isEventType(id)) {
+    spend(check.walk, id.length + 2, id, at);
+    return { id };
+  }
   check.log.add(
     id,
     childContext(at, "id", t.string, id),
@@ -379,6 +419,8 @@ function validateRequest(
   }
   const log = new IssueLog(limits.maxIssues);
   const check: RequestCheck = { log, walk: newWalk(limits, log), recipients: 0 };
+  // Field names first: a request made of huge or countless fields is refused before any walk.
+  if (!spendKeys(u, c, check)) return t.failures(log.result(c));
   const detected = only ?? detectFormat(u);
   const type = checkType(u, c, check);
 
@@ -416,7 +458,7 @@ function validateRequest(
           "missing_field",
           "missing `content`: the one content every listed device receives",
         );
-      else if (!check.walk.overBudget) checkContent(content, contentAt, check);
+      else if (!stopped(check)) checkContent(content, contentAt, check);
       const scope = detected === "scoped" ? checkScope(u, c, check) : undefined;
       checkUnknownFields(u, c, check, FIELDS[detected], detected);
       if (!log.isEmpty) break;
@@ -453,25 +495,32 @@ export function encodeSendRequest(request: SendRequest): SendRequestWire {
   return wire;
 }
 
+function isFormatTag(format: unknown): format is SendRequest["format"] {
+  return format === "legacy" || format === "recipients" || format === "scoped";
+}
+
 function requestCodec<A extends SendRequest>(
   name: string,
   only: A["format"] | undefined,
   limits: Limits,
 ): t.Type<A, SendRequestWire, unknown> {
-  const validate = (u: unknown, c: t.Context): t.Validation<A> => {
+  const validateAs = (u: unknown, c: t.Context, format: Detected | undefined): t.Validation<A> => {
     try {
-      return validateRequest(u, c, limits, only) as t.Validation<A>;
+      return validateRequest(u, c, limits, format) as t.Validation<A>;
     } catch (error) {
       // Exotic inputs (proxies, throwing getters) must still get an answer, not an exception.
       return t.failure(u, c, `the request could not be read: ${String(error)}`);
     }
   };
+  const validate = (u: unknown, c: t.Context): t.Validation<A> => validateAs(u, c, only);
   return new t.Type<A, SendRequestWire, unknown>(
     name,
+    // The tag must name a format, and the rest must be a valid request of exactly that format.
     (u): u is A =>
       isPlainObject(u) &&
-      (only === undefined ? typeof u.format === "string" : u.format === only) &&
-      validate(encodeSendRequest(u as unknown as SendRequest), [])._tag === "Right",
+      isFormatTag(u.format) &&
+      (only === undefined || u.format === only) &&
+      validateAs(encodeSendRequest(u as unknown as SendRequest), [], u.format)._tag === "Right",
     validate,
     (a) => encodeSendRequest(a),
   );

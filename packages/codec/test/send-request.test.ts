@@ -5,7 +5,11 @@ import {
   type CodecIssue,
   decodeSendRequest,
   encodeSendRequest,
+  LegacySendRequestC,
   type Limits,
+  RecipientsSendRequestC,
+  ScopedSendRequestC,
+  SendRequestC,
 } from "../src/index.js";
 
 const BOB = "@bob:example.org";
@@ -66,6 +70,40 @@ describe("format detection (section 3)", () => {
       expect(issueAt(input, "").code).toBe("wrong_type");
     },
   );
+});
+
+describe("the io-ts type guards (`is`)", () => {
+  const decoded = (input: unknown) => {
+    const result = decodeSendRequest(input);
+    if (E.isLeft(result)) throw new Error(JSON.stringify(result.left));
+    return result.right;
+  };
+
+  it("accepts every decoded request", () => {
+    for (const request of [decoded(legacy), decoded(recipients), decoded(scoped)]) {
+      expect(SendRequestC.is(request)).toBe(true);
+    }
+    expect(LegacySendRequestC.is(decoded(legacy))).toBe(true);
+    expect(RecipientsSendRequestC.is(decoded(recipients))).toBe(true);
+    expect(ScopedSendRequestC.is(decoded(scoped))).toBe(true);
+  });
+
+  it.each([
+    ["an unknown format", { format: "bogus", ...legacy }],
+    ["no format", legacy],
+    ["a legacy request tagged recipients", { format: "recipients", ...legacy }],
+    ["a recipients request tagged legacy", { format: "legacy", ...recipients }],
+    ["a scoped request tagged recipients", { format: "recipients", ...scoped }],
+    ["a recipients request tagged scoped", { format: "scoped", ...recipients }],
+  ])("refuses %s", (_, value) => {
+    expect(SendRequestC.is(value)).toBe(false);
+  });
+
+  it("refuses another format in a format's own guard", () => {
+    expect(LegacySendRequestC.is(decoded(recipients))).toBe(false);
+    expect(RecipientsSendRequestC.is(decoded(scoped))).toBe(false);
+    expect(ScopedSendRequestC.is({ format: "scoped", ...recipients })).toBe(false);
+  });
 });
 
 describe("fields common to every format", () => {

@@ -30,27 +30,43 @@ function entryBytes(message: SizedMessage): number {
   return message.bytes + message.userId.length + message.deviceId.length + 8;
 }
 
+/** Splits messages, as they come and in order, into requests within both limits. */
+export class ChunkBuilder {
+  private readonly chunks: SizedMessage[][] = [];
+  private current: SizedMessage[] = [];
+  private currentBytes = 0;
+
+  constructor(private readonly limits: ChunkLimits) {}
+
+  add(message: SizedMessage): void {
+    const bytes = entryBytes(message);
+    const full =
+      this.current.length >= this.limits.maxMessagesPerRequest ||
+      this.currentBytes + bytes > this.limits.maxBytesPerRequest;
+    if (this.current.length > 0 && full) {
+      this.chunks.push(this.current);
+      this.current = [];
+      this.currentBytes = 0;
+    }
+    this.current.push(message);
+    this.currentBytes += bytes;
+  }
+
+  /** The requests, the last one closed. */
+  finish(): ReadonlyArray<ReadonlyArray<SizedMessage>> {
+    if (this.current.length > 0) this.chunks.push(this.current);
+    this.current = [];
+    this.currentBytes = 0;
+    return this.chunks;
+  }
+}
+
 /** Splits messages, in order, into requests within both limits. */
 export function chunkMessages(
   messages: ReadonlyArray<SizedMessage>,
   limits: ChunkLimits,
 ): ReadonlyArray<ReadonlyArray<SizedMessage>> {
-  const chunks: SizedMessage[][] = [];
-  let current: SizedMessage[] = [];
-  let currentBytes = 0;
-  for (const message of messages) {
-    const bytes = entryBytes(message);
-    const full =
-      current.length >= limits.maxMessagesPerRequest ||
-      currentBytes + bytes > limits.maxBytesPerRequest;
-    if (current.length > 0 && full) {
-      chunks.push(current);
-      current = [];
-      currentBytes = 0;
-    }
-    current.push(message);
-    currentBytes += bytes;
-  }
-  if (current.length > 0) chunks.push(current);
-  return chunks;
+  const builder = new ChunkBuilder(limits);
+  for (const message of messages) builder.add(message);
+  return builder.finish();
 }

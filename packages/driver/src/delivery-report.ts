@@ -6,7 +6,9 @@ import type { SendToDeviceError } from "./transport.js";
 /**
  * Why one device did not get the message. The driver uses `unknown_device`, `no_devices`,
  * `no_olm_session`, `withheld`, `too_large`, `http_<status>`, `network_error`,
- * `device_list_timeout`, `encryption_failed` and `cancelled`; an encryption layer may add its own.
+ * `device_list_timeout`, `encryption_failed`, `cancelled` and `cleartext_refused` (a cleartext
+ * send whose room became encrypted before this device's request left: section 5 holds at
+ * departure, so the rest of the send is not sent); an encryption layer may add its own.
  */
 export type DeliveryFailureReason = string;
 

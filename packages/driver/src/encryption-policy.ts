@@ -3,7 +3,8 @@
 /**
  * `strict` (default) is the table of section 5: never cleartext that was asked to be encrypted,
  * never cleartext in an encrypted room. `obey-widget` does what the flag says when the widget
- * sets one (Element Web's behaviour), and falls back to `strict` when it does not.
+ * sets one (Element Web's behaviour), and falls back to `strict` when it does not. In both,
+ * a global widget's cleartext needs the host's `allowGlobalCleartext`.
  */
 export type EncryptionPolicyMode = "strict" | "obey-widget";
 
@@ -52,7 +53,9 @@ export function decideEncryption(
   context: EncryptionRequestContext,
 ): EncryptionDecision {
   if (typeof policy === "function") return policy(context);
-  if (policy === "obey-widget" && context.requested !== undefined)
+  // The host's word on global cleartext outranks the widget's flag (ADR 0001).
+  const globalCleartext = context.roomId === null && context.requested === false;
+  if (policy === "obey-widget" && context.requested !== undefined && !globalCleartext)
     return { encrypt: context.requested };
   return strictEncryption(context);
 }

@@ -37,6 +37,7 @@ export {
 } from "./send-request-checks.js";
 export {
   DEFAULT_MAX_MESSAGE_BYTES,
+  DEFAULT_MAX_UPLOAD_BYTES_PER_SEND,
   type SendToDeviceMethod,
   supportedApiVersions,
   ToDeviceDeliveryError,

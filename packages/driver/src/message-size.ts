@@ -18,7 +18,26 @@ export function utf8Length(text: string): number {
   return bytes;
 }
 
+const NON_ASCII = /[\u0080-\uffff]/;
+
 /** The bytes `value` takes in a JSON request body. */
 export function jsonByteLength(value: JsonValue): number {
-  return utf8Length(JSON.stringify(value));
+  const json = JSON.stringify(value);
+  // Ciphertexts (base64) and most contents are ASCII: a native scan, not a loop per character.
+  return NON_ASCII.test(json) ? utf8Length(json) : json.length;
+}
+
+// What Olm adds to a content: the plaintext carries the sender's and recipient's IDs and keys
+// (about 1 KB with the sender's device keys), the ciphertext is base64 (4/3), the envelope names
+// the algorithm and keys. An Element Call key (~200 bytes) comes out at ~1.7 KB, as observed.
+const OLM_PLAINTEXT_OVERHEAD = 1_024;
+const OLM_ENVELOPE_OVERHEAD = 256;
+
+/**
+ * The bytes one device's message is estimated to take before it is encrypted: the content, or
+ * its Olm ciphertext. For budgets (section 6); the per-message cap is checked on the real one.
+ */
+export function estimatedMessageBytes(contentBytes: number, encrypted: boolean): number {
+  if (!encrypted) return contentBytes;
+  return Math.ceil(((contentBytes + OLM_PLAINTEXT_OVERHEAD) * 4) / 3) + OLM_ENVELOPE_OVERHEAD;
 }

@@ -34,6 +34,12 @@ import type { ToDeviceTransport } from "./transport.js";
 /** Synapse's cap on one device message: one larger message fails the whole request with 413. */
 export const DEFAULT_MAX_MESSAGE_BYTES = 65_536;
 
+/**
+ * 32 MiB: what a 10 Mbit/s uplink carries in about 27 s, inside the 30 s retry deadline and the
+ * 60 s a widget waits. A key rotation to 300 devices is about 0.5 MB; 60 KB to 500 devices fits.
+ */
+export const DEFAULT_MAX_UPLOAD_BYTES_PER_SEND = 33_554_432;
+
 export interface ToDeviceDriverOptions {
   readonly transport: ToDeviceTransport;
   /** Section 5; default `"strict"`. */
@@ -44,6 +50,12 @@ export interface ToDeviceDriverOptions {
   readonly retry?: Partial<RetryOptions>;
   /** Per device message, after encryption; default 65,536 bytes. */
   readonly maxMessageBytes?: number;
+  /**
+   * Most bytes one send may make the host upload: each content's size (its estimated ciphertext
+   * when encrypted) times its device messages, counted before expanding or encrypting. A send
+   * over it is refused whole, before anything is sent. Default 32 MiB.
+   */
+  readonly maxUploadBytesPerSend?: number;
   /** Bound on a device list lookup (key query); default 10 s. */
   readonly deviceListTimeoutMs?: number;
   /** `/sendToDevice` requests of one send in flight at once; default 4. */
@@ -172,6 +184,7 @@ export class ToDeviceDriver {
       chunkLimits: { ...DEFAULT_CHUNK_LIMITS, ...options.chunkLimits },
       retry: { ...DEFAULT_RETRY_OPTIONS, ...options.retry },
       maxMessageBytes: options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
+      maxUploadBytesPerSend: options.maxUploadBytesPerSend ?? DEFAULT_MAX_UPLOAD_BYTES_PER_SEND,
       deviceListTimeoutMs: options.deviceListTimeoutMs ?? 10_000,
       maxConcurrentRequests: options.maxConcurrentRequests ?? 4,
       logger: this.logger,
@@ -239,7 +252,7 @@ export class ToDeviceDriver {
       pending++;
       const context: SendContext = {
         roomId: binding.roomId,
-        roomEncrypted: isRoomEncrypted(),
+        roomEncrypted: isRoomEncrypted,
         widgetType: api.widget.type,
         order,
         signal: controller.signal,
@@ -317,7 +330,7 @@ export class ToDeviceDriver {
     return async (eventType, encrypted, contentMap) => {
       const context: SendContext = {
         roomId: binding.roomId,
-        roomEncrypted: isRoomEncrypted(),
+        roomEncrypted: isRoomEncrypted,
         widgetType: binding.widgetType,
         order,
       };

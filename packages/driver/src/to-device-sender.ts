@@ -1,6 +1,6 @@
 import type { JsonObject, NormalSendRequest, RecipientGroup } from "@widget-todevice/codec";
 import { ALL_DEVICES } from "@widget-todevice/codec";
-import { type ChunkLimits, chunkMessages, type SizedMessage } from "./chunking.js";
+import { ChunkBuilder, type ChunkLimits, type SizedMessage } from "./chunking.js";
 import {
   type DeliveryFailures,
   FailureCollector,
@@ -10,7 +10,7 @@ import {
 } from "./delivery-report.js";
 import { decideEncryption, type EncryptionPolicy } from "./encryption-policy.js";
 import type { DriverLogger } from "./logger.js";
-import { jsonByteLength } from "./message-size.js";
+import { estimatedMessageBytes, jsonByteLength } from "./message-size.js";
 import type { RecipientOrder } from "./ordering.js";
 import { type RetryOptions, sendWithRetry } from "./retry.js";
 import {
@@ -19,8 +19,11 @@ import {
   SendToDeviceError,
   type ToDeviceTransport,
 } from "./transport.js";
+import { WorkSlices } from "./work-slices.js";
 
-// Sections 3.3, 5 and 6: from a decoded request to accepted `/sendToDevice` requests.
+// Sections 3.3, 5 and 6: from a decoded request to accepted `/sendToDevice` requests. A send
+// decides its encryption when its turn comes, sizes each content once, refuses what cannot fit
+// before expanding to devices, and works in slices that give the host's event loop a turn.
 
 export interface SenderConfig {
   readonly transport: ToDeviceTransport;
@@ -30,6 +33,8 @@ export interface SenderConfig {
   readonly retry: RetryOptions;
   /** The homeserver's cap on one device message (Synapse: 65,536 bytes). */
   readonly maxMessageBytes: number;
+  /** Most bytes of device messages one send may upload, estimated before it expands. */
+  readonly maxUploadBytesPerSend: number;
   /** How long a device list lookup may take before its users are reported. */
   readonly deviceListTimeoutMs: number;
   /** `/sendToDevice` requests of one send in flight at once. */
@@ -40,7 +45,11 @@ export interface SenderConfig {
 /** Who is sending: the widget's binding. */
 export interface SendContext {
   readonly roomId: string | null;
-  readonly roomEncrypted: boolean;
+  /**
+   * Whether the room is encrypted now. Read when the send's turn comes and again before each
+   * cleartext `/sendToDevice` request (section 5): a room can become encrypted meanwhile.
+   */
+  readonly roomEncrypted: () => boolean;
   /** The default `scope.id` (section 3.3): the widget's type. */
   readonly widgetType: string;
   /** The widget's lanes: sends to the same users leave in order. */
@@ -50,9 +59,9 @@ export interface SendContext {
 }
 
 export type SendResult =
-  /** Something was delivered; `failures` lists what was not. */
+  /** Something was delivered, or there was nobody to send to; `failures` lists what was not. */
   | { readonly kind: "delivered"; readonly failures?: DeliveryFailures }
-  /** Refused before anything was sent (policy, scope). */
+  /** Refused before anything was sent (policy, scope, upload budget). */
   | { readonly kind: "refused"; readonly message: string }
   /** Nothing was delivered. */
   | {
@@ -100,10 +109,56 @@ function usersOf(groups: ReadonlyArray<RecipientGroup>): string[] {
   return [...users];
 }
 
+const MIB = 1_048_576;
+const mebibytes = (bytes: number): string =>
+  `${(bytes / MIB).toFixed(bytes < 10 * MIB ? 1 : 0)} MiB`;
+
+/** The device lists of one send, with one set per user for explicit device IDs. */
+class KnownDevices {
+  private readonly sets = new Map<string, ReadonlySet<string>>();
+
+  constructor(readonly lists: ReadonlyMap<string, ReadonlyArray<string>> | "timeout") {}
+
+  get timedOut(): boolean {
+    return this.lists === "timeout";
+  }
+
+  list(userId: string): ReadonlyArray<string> | undefined {
+    return this.lists === "timeout" ? undefined : this.lists.get(userId);
+  }
+
+  /** Whether a listed user has the device; the user's set is built on first use, once. */
+  has(userId: string, deviceId: string): boolean {
+    let set = this.sets.get(userId);
+    if (set === undefined) {
+      set = new Set(this.list(userId));
+      this.sets.set(userId, set);
+    }
+    return set.has(deviceId);
+  }
+}
+
+/** One group's content, sized once (section 6). */
+interface SizedGroup {
+  readonly group: RecipientGroup;
+  readonly contentBytes: number;
+}
+
+/** What one send decided when its turn came. */
+interface SendPlan {
+  readonly type: string;
+  readonly encrypt: boolean;
+  /** The request's flag, for the policy checks before each cleartext request. */
+  readonly requested: boolean | undefined;
+  readonly context: SendContext;
+}
+
 interface Attempt {
   readonly failures: FailureCollector;
   delivered: number;
   lastHttpError: SendToDeviceError | undefined;
+  /** Set once the policy refused cleartext at a request's departure: no more go out in clear. */
+  cleartextRefused: boolean;
 }
 
 export class ToDeviceSender {
@@ -114,14 +169,6 @@ export class ToDeviceSender {
    * up; never rejects. The place in line is taken synchronously, before the first `await`.
    */
   send(request: NormalSendRequest, context: SendContext): Promise<SendResult> {
-    const decision = decideEncryption(this.config.encryptionPolicy, {
-      roomId: context.roomId,
-      roomEncrypted: context.roomEncrypted,
-      requested: request.encrypted,
-      allowGlobalCleartext: this.config.allowGlobalCleartext,
-    });
-    if ("refused" in decision)
-      return Promise.resolve({ kind: "refused", message: decision.refused });
     if (request.scope !== undefined && context.roomId === null) {
       return Promise.resolve({
         kind: "refused",
@@ -132,7 +179,7 @@ export class ToDeviceSender {
     const groups = scoped(request, context);
     const turn = context.order.take(usersOf(groups));
     return turn.ready
-      .then(() => this.deliver(request.type, groups, decision.encrypt, context))
+      .then(() => this.sendInTurn(request, groups, context))
       .catch((error: unknown): SendResult => {
         this.config.logger.error("to-device send failed unexpectedly", error);
         return { kind: "failed", message: `the send failed: ${String(error)}`, failures: {} };
@@ -140,40 +187,146 @@ export class ToDeviceSender {
       .finally(() => turn.release());
   }
 
-  private async deliver(
-    type: string,
+  /** Section 5 as the room is now. */
+  private decide(requested: boolean | undefined, context: SendContext) {
+    return decideEncryption(this.config.encryptionPolicy, {
+      roomId: context.roomId,
+      roomEncrypted: context.roomEncrypted(),
+      requested,
+      allowGlobalCleartext: this.config.allowGlobalCleartext,
+    });
+  }
+
+  private async sendInTurn(
+    request: NormalSendRequest,
     groups: ReadonlyArray<RecipientGroup>,
-    encrypt: boolean,
     context: SendContext,
   ): Promise<SendResult> {
+    // Decided when the turn comes, not when queued: earlier sends may have taken a while.
+    const decision = this.decide(request.encrypted, context);
+    if ("refused" in decision) return { kind: "refused", message: decision.refused };
+    // Sending to nobody is a truthful success (ADR 0003), and nothing goes out.
+    if (groups.every((group) => Object.keys(group.recipients).length === 0))
+      return { kind: "delivered" };
+    return this.deliver(groups, {
+      type: request.type,
+      encrypt: decision.encrypt,
+      requested: request.encrypted,
+      context,
+    });
+  }
+
+  private async deliver(
+    groups: ReadonlyArray<RecipientGroup>,
+    plan: SendPlan,
+  ): Promise<SendResult> {
+    const { encrypt, context } = plan;
     const attempt: Attempt = {
       failures: new FailureCollector(),
       delivered: 0,
       lastHttpError: undefined,
+      cleartextRefused: false,
     };
-    const messages: SizedMessage[] = [];
-    let wireType = type;
     if (context.signal?.aborted) return this.result(attempt, true);
+    const slices = new WorkSlices();
+    const known = new KnownDevices(await this.deviceLists(usersOf(groups), encrypt));
 
-    const devices = await this.deviceLists(usersOf(groups), encrypt);
-    for (const group of groups) {
-      const targets = this.resolve(group, devices, encrypt, attempt.failures);
+    const sized = await this.sizeGroups(groups, attempt.failures, slices);
+    const upload = await this.estimateUpload(sized, known, encrypt, slices);
+    if (upload.bytes > this.config.maxUploadBytesPerSend) {
+      return {
+        kind: "refused",
+        message:
+          `the send would upload about ${mebibytes(upload.bytes)} (${upload.devices} device messages), ` +
+          `more than this host allows for one send (${mebibytes(this.config.maxUploadBytesPerSend)}, ` +
+          "`maxUploadBytesPerSend`); send a smaller content or to fewer devices at a time",
+      };
+    }
+
+    const chunks = new ChunkBuilder(this.config.chunkLimits);
+    let wireType = plan.type;
+    for (const { group, contentBytes } of sized) {
+      const targets = await this.resolve(group, known, encrypt, attempt.failures, slices);
       if (targets.length === 0) continue;
-      if (encrypt) {
-        const batch = await this.encrypt(type, targets, group.content, attempt);
-        if (batch === undefined) continue;
-        wireType = batch.eventType;
-        this.addSized(batch.messages, messages, attempt.failures);
-      } else {
-        this.addSized(
-          targets.map((target) => ({ ...target, content: group.content })),
-          messages,
-          attempt.failures,
-        );
+      if (!encrypt) {
+        // One content for every device: its size is known already.
+        for (const target of targets) {
+          chunks.add({ ...target, content: group.content, bytes: contentBytes });
+          if (slices.spent(1)) await slices.pause();
+        }
+        continue;
+      }
+      const batch = await this.encrypt(plan.type, targets, group.content, attempt);
+      if (batch === undefined) continue;
+      wireType = batch.eventType;
+      // Section 6: each ciphertext is checked against the per-message cap.
+      for (const message of batch.messages) {
+        const bytes = jsonByteLength(message.content);
+        if (bytes > this.config.maxMessageBytes)
+          attempt.failures.add(message.userId, message.deviceId, "too_large");
+        else chunks.add({ ...message, bytes });
+        if (slices.spent(1 + bytes / 1024)) await slices.pause();
       }
     }
-    await this.sendChunks(wireType, messages, attempt, context.signal);
+    await this.sendChunks(wireType, chunks.finish(), attempt, plan, slices);
     return this.result(attempt, context.signal?.aborted === true);
+  }
+
+  /**
+   * Sizes each group's content once. One that is over the per-message cap cannot fit on any
+   * device, encrypted or not (a ciphertext is larger than its plaintext): its recipients are
+   * reported `too_large` as the widget named them, before anything is expanded or encrypted.
+   */
+  private async sizeGroups(
+    groups: ReadonlyArray<RecipientGroup>,
+    failures: FailureCollector,
+    slices: WorkSlices,
+  ): Promise<SizedGroup[]> {
+    const sized: SizedGroup[] = [];
+    for (const group of groups) {
+      const contentBytes = jsonByteLength(group.content);
+      if (slices.spent(1 + contentBytes / 1024)) await slices.pause();
+      if (contentBytes <= this.config.maxMessageBytes) {
+        sized.push({ group, contentBytes });
+        continue;
+      }
+      for (const userId of Object.keys(group.recipients)) {
+        for (const deviceId of group.recipients[userId] ?? []) {
+          failures.add(userId, deviceId, "too_large");
+          if (slices.spent(1)) await slices.pause();
+        }
+      }
+    }
+    return sized;
+  }
+
+  /**
+   * The bytes the send would upload (section 6's budget): each content's size times the device
+   * messages it becomes, before anything is expanded or encrypted. A cleartext `*` is one
+   * message (the homeserver fans it out); an encrypted `*` is one per listed device.
+   */
+  private async estimateUpload(
+    sized: ReadonlyArray<SizedGroup>,
+    known: KnownDevices,
+    encrypt: boolean,
+    slices: WorkSlices,
+  ): Promise<{ bytes: number; devices: number }> {
+    let bytes = 0;
+    let devices = 0;
+    for (const { group, contentBytes } of sized) {
+      const perDevice = estimatedMessageBytes(contentBytes, encrypt);
+      for (const userId of Object.keys(group.recipients)) {
+        const requested = group.recipients[userId] ?? [];
+        const count =
+          encrypt && requested[0] === ALL_DEVICES
+            ? (known.list(userId)?.length ?? 0)
+            : requested.length;
+        devices += count;
+        bytes += count * perDevice;
+        if (slices.spent(1)) await slices.pause();
+      }
+    }
+    return { bytes, devices };
   }
 
   /** Device lists for the send: fetched for encrypted sends, what is tracked for cleartext. */
@@ -196,41 +349,42 @@ export class ToDeviceSender {
    * The devices of one group (section 6): `*` expanded for encrypted sends, kept for cleartext;
    * devices missing from the list reported as `unknown_device` wherever there is a list.
    */
-  private resolve(
+  private async resolve(
     group: RecipientGroup,
-    lists: ReadonlyMap<string, ReadonlyArray<string>> | "timeout",
+    known: KnownDevices,
     encrypt: boolean,
     failures: FailureCollector,
-  ): DeviceAddress[] {
+    slices: WorkSlices,
+  ): Promise<DeviceAddress[]> {
     const targets: DeviceAddress[] = [];
     for (const userId of Object.keys(group.recipients)) {
       const requested = group.recipients[userId] ?? [];
-      const known = lists === "timeout" ? undefined : lists.get(userId);
-      if (encrypt && known === undefined) {
+      const list = known.list(userId);
+      if (encrypt && list === undefined) {
         // No list at all: nothing can be encrypted for this user.
         for (const deviceId of requested) {
-          const reason =
-            lists === "timeout"
-              ? "device_list_timeout"
-              : deviceId === ALL_DEVICES
-                ? "no_devices"
-                : "unknown_device";
+          const reason = known.timedOut
+            ? "device_list_timeout"
+            : deviceId === ALL_DEVICES
+              ? "no_devices"
+              : "unknown_device";
           failures.add(userId, deviceId, reason);
         }
         continue;
       }
       for (const deviceId of requested) {
         if (deviceId === ALL_DEVICES) {
-          if (known !== undefined && known.length === 0)
+          if (list !== undefined && list.length === 0)
             failures.add(userId, ALL_DEVICES, "no_devices");
-          else if (encrypt && known !== undefined)
-            for (const id of known) targets.push({ userId, deviceId: id });
+          else if (encrypt && list !== undefined)
+            for (const id of list) targets.push({ userId, deviceId: id });
           else targets.push({ userId, deviceId });
-        } else if (known !== undefined && !known.includes(deviceId)) {
+        } else if (list !== undefined && !known.has(userId, deviceId)) {
           failures.add(userId, deviceId, "unknown_device");
         } else {
           targets.push({ userId, deviceId });
         }
+        if (slices.spent(1)) await slices.pause();
       }
     }
     return targets;
@@ -266,44 +420,46 @@ export class ToDeviceSender {
     }
   }
 
-  /** Section 6: every device message is checked against the per-message cap after encryption. */
-  private addSized(
-    from: ReadonlyArray<DeviceMessage>,
-    into: SizedMessage[],
-    failures: FailureCollector,
-  ): void {
-    for (const message of from) {
-      const bytes = jsonByteLength(message.content);
-      if (bytes > this.config.maxMessageBytes)
-        failures.add(message.userId, message.deviceId, "too_large");
-      else into.push({ ...message, bytes });
-    }
-  }
-
   private async sendChunks(
     eventType: string,
-    messages: ReadonlyArray<SizedMessage>,
+    chunks: ReadonlyArray<ReadonlyArray<SizedMessage>>,
     attempt: Attempt,
-    signal: AbortSignal | undefined,
+    plan: SendPlan,
+    slices: WorkSlices,
   ): Promise<void> {
-    const chunks = chunkMessages(messages, this.config.chunkLimits);
     let next = 0;
     const worker = async (): Promise<void> => {
       while (next < chunks.length) {
         const chunk = chunks[next++] as ReadonlyArray<SizedMessage>;
-        await this.sendChunk(eventType, chunk, attempt, signal);
+        // A transport that answers at once (in memory) would otherwise send them all in one go.
+        if (slices.spent(chunk.length)) await slices.pause();
+        await this.sendChunk(eventType, chunk, attempt, plan);
       }
     };
     const workers = Math.min(this.config.maxConcurrentRequests, chunks.length);
     await Promise.all(Array.from({ length: workers }, worker));
   }
 
+  /**
+   * Section 5 when a cleartext request leaves: the room may have become encrypted since the
+   * send's turn came. Once refused, nothing more of the send goes out in clear.
+   */
+  private mayLeaveInClear(plan: SendPlan, attempt: Attempt): boolean {
+    if (plan.encrypt) return true;
+    if (!attempt.cleartextRefused) {
+      const decision = this.decide(plan.requested, plan.context);
+      attempt.cleartextRefused = !("encrypt" in decision) || decision.encrypt;
+    }
+    return !attempt.cleartextRefused;
+  }
+
   private async sendChunk(
     eventType: string,
     chunk: ReadonlyArray<SizedMessage>,
     attempt: Attempt,
-    signal: AbortSignal | undefined,
+    plan: SendPlan,
   ): Promise<void> {
+    const signal = plan.context.signal;
     if (signal?.aborted) {
       for (const m of chunk) attempt.failures.add(m.userId, m.deviceId, "cancelled");
       return;
@@ -314,11 +470,23 @@ export class ToDeviceSender {
       deviceId,
       content,
     }));
+    let withheld = false;
     const outcome = await sendWithRetry(
-      () => this.config.transport.sendToDevice(eventType, wire, txnId),
+      async () => {
+        // Checked before every attempt, retries included.
+        if (!this.mayLeaveInClear(plan, attempt)) {
+          withheld = true;
+          return;
+        }
+        await this.config.transport.sendToDevice(eventType, wire, txnId);
+      },
       this.config.retry,
       signal,
     );
+    if (withheld) {
+      for (const m of chunk) attempt.failures.add(m.userId, m.deviceId, "cleartext_refused");
+      return;
+    }
     if (outcome.ok) {
       attempt.delivered += chunk.length;
       return;

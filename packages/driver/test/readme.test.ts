@@ -1,12 +1,14 @@
-// The README quotes examples/attach.ts, which `pnpm typecheck` compiles: keep the two in step.
+// The README quotes every file in examples/, which `pnpm typecheck` compiles: keep them in step.
 // Pure file comparison, no fakes.
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect, it } from "vitest";
 
-it("the README shows the type-checked example as it is", () => {
-  const root = join(import.meta.dirname, "..");
-  const example = readFileSync(join(root, "examples/attach.ts"), "utf8")
+const root = join(import.meta.dirname, "..");
+const examples = readdirSync(join(root, "examples")).filter((file) => file.endsWith(".ts"));
+
+it.each(examples)("the README shows the type-checked example %s as it is", (file) => {
+  const example = readFileSync(join(root, "examples", file), "utf8")
     .split("\n")
     .slice(1)
     .join("\n")
