@@ -271,7 +271,8 @@ export const stepArbitrary: fc.Arbitrary<Step> = fc.oneof(
       kind: fc.constant("reattach" as const),
       widget,
       early: fc.array(incomingSpec, { maxLength: 3 }),
-      flood: fc.boolean(),
+      // The flood has a property of its own (`floodStepArbitrary`).
+      flood: fc.constant(false),
     }),
   },
   {
@@ -282,6 +283,14 @@ export const stepArbitrary: fc.Arbitrary<Step> = fc.oneof(
     }),
   },
 );
+
+/** A reattach whose held messages are followed by one sender's flood of 150. */
+export const floodStepArbitrary: fc.Arbitrary<Step> = fc.record({
+  kind: fc.constant("reattach" as const),
+  widget,
+  early: fc.array(incomingSpec, { minLength: 1, maxLength: 3 }),
+  flood: fc.constant(true),
+});
 
 export const hostConfigArbitrary: fc.Arbitrary<HostConfig> = fc.record({
   policy: fc.constantFrom("strict", "strict", "strict", "obey-widget"),
