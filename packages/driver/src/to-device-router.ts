@@ -191,7 +191,8 @@ class WidgetRoute implements RoutedWidget {
     }
     const content = message.content as JsonObject;
     if (this.inScopedMode() && !this.isScopedToRoom(content)) return "other_room";
-    if (this.isDuplicate(message.sender, message.type, content)) return "duplicate";
+    const key = this.router.duplicateKey(received);
+    if (key !== undefined && this.seen.isDuplicate(key)) return "duplicate";
     return "deliver";
   }
 
@@ -228,12 +229,6 @@ class WidgetRoute implements RoutedWidget {
   private isScopedToRoom(content: JsonObject): boolean {
     const scope = content.scope;
     return isPlainObject(scope) && scope.room_id === this.widget.roomId;
-  }
-
-  /** `org.matrix.msgid` seen before from the same sender with the same type. */
-  private isDuplicate(sender: string, type: string, content: JsonObject): boolean {
-    const msgid = content[MSGID];
-    return typeof msgid === "string" && this.seen.isDuplicate(sender, type, msgid);
   }
 
   drop(reason: DropReason): void {
@@ -283,6 +278,8 @@ class WidgetRoute implements RoutedWidget {
  */
 export class ToDeviceRouter {
   private readonly routes = new Set<WidgetRoute>();
+  /** De-duplication keys, computed once per message however many widgets it reaches. */
+  private readonly duplicateKeys = new WeakMap<ReceivedToDeviceMessage, string | null>();
   private readonly settings: ConstructorParameters<typeof WidgetRoute>[2];
   private malformed = 0;
 
@@ -344,6 +341,18 @@ export class ToDeviceRouter {
   /** Malformed messages seen (not addressed to any widget in particular). */
   get malformedCount(): number {
     return this.malformed;
+  }
+
+  /** @internal The message's de-duplication key; `undefined` when it carries no msgid. */
+  duplicateKey(received: ReceivedToDeviceMessage): string | undefined {
+    let key = this.duplicateKeys.get(received);
+    if (key === undefined) {
+      const { sender, type, content } = received.message;
+      const msgid = (content as JsonObject)[MSGID];
+      key = typeof msgid === "string" ? DuplicateFilter.keyOf(sender, type, msgid) : null;
+      this.duplicateKeys.set(received, key);
+    }
+    return key ?? undefined;
   }
 
   /** @internal */

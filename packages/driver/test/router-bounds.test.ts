@@ -96,6 +96,20 @@ describe("de-duplication memory", () => {
     expect(route.stats.dropped.duplicate).toBe(0);
     expect(widget.got).toHaveLength(3);
   });
+
+  it("each widget remembers the msgids it was given", () => {
+    const router = new ToDeviceRouter({ logger: new RecordingLogger() });
+    const first = fakeWidget();
+    const second = fakeWidget();
+    router.addWidget(first).negotiated(["legacy"]);
+    router.receive(from(ALICE, { "org.matrix.msgid": "m1" }));
+    const late = router.addWidget(second);
+    late.negotiated(["legacy"]);
+    router.receive(from(ALICE, { "org.matrix.msgid": "m1" }));
+    expect(first.got).toHaveLength(1);
+    expect(second.got).toHaveLength(1);
+    expect(late.stats.dropped.duplicate).toBe(0);
+  });
 });
 
 describe("before negotiation: bounded and fair per sender", () => {
