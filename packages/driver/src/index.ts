@@ -48,12 +48,13 @@ export {
   type WidgetBinding,
 } from "./to-device-driver.js";
 export {
-  DEFAULT_DEDUP_CAPACITY,
+  DEFAULT_DEDUP_MAX_BYTES,
   DEFAULT_PRE_NEGOTIATION,
   type DeliveryStats,
   type DropReason,
   type IncomingTrust,
   type PreNegotiationOptions,
+  type RetainedMemory,
   type RoutedWidget,
   type RouterWidget,
   ToDeviceRouter,
