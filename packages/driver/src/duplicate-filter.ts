@@ -1,4 +1,4 @@
-import { sha256Key } from "./sha256.js";
+import { sha256Key } from "./msgid-key.js";
 
 // docs/protocol.md §7: "the same message was already delivered (`org.matrix.msgid`) -> drop".
 // One widget's memory of the msgids it was given, bounded in bytes.
