@@ -26,6 +26,8 @@ export function jsonBytes(value: unknown): number {
 }
 
 const MAX_ENTRIES = 600;
+/** Entries drawn per animation frame at most. */
+const DRAW_BATCH = 25;
 /** Pretty JSON shown for an entry at most; a widget may post megabytes. */
 const MAX_SHOWN_CHARS = 64 * 1024;
 
@@ -105,7 +107,12 @@ export class Inspector {
 
   private draw(): void {
     this.drawScheduled = false;
-    const batch = this.pending.splice(0);
+    // A bounded batch per frame keeps each frame short; the rest waits for the next one.
+    const batch = this.pending.splice(0, DRAW_BATCH);
+    if (this.pending.length > 0) {
+      this.drawScheduled = true;
+      requestAnimationFrame(() => this.draw());
+    }
     const atBottom =
       this.list.childElementCount === 0 ||
       this.list.scrollTop + this.list.clientHeight >= this.list.scrollHeight - 24;
