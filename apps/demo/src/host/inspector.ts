@@ -154,14 +154,17 @@ export class Inspector {
     // a 5 MB request, would slow the page for entries nobody opens.
     const noteText = typeof entry.note === "function" ? undefined : entry.note;
     if (noteText !== undefined) note.textContent = noteText;
-    details.addEventListener(
-      "toggle",
-      () => {
-        if (typeof entry.note === "function") note.textContent = entry.note() ?? "";
-        pre.textContent = prettyJson(entry.json, bytes);
-      },
-      { once: true },
-    );
+    let filled = false;
+    const fill = () => {
+      if (filled) return;
+      filled = true;
+      if (typeof entry.note === "function") note.textContent = entry.note() ?? "";
+      pre.textContent = prettyJson(entry.json, bytes);
+    };
+    // On the summary's click (mouse or keyboard), before the entry opens, so that it opens
+    // with its content; on toggle too, for entries opened otherwise.
+    summary.addEventListener("click", fill, { once: true });
+    details.addEventListener("toggle", fill, { once: true });
     details.append(note, pre);
     item.append(details);
     if (this.isHidden(item)) item.hidden = true;
