@@ -74,3 +74,9 @@ export {
   type ToDeviceEncryptionInfo,
   type ToDeviceTransport,
 } from "./transport.js";
+export {
+  type BlockedWidgetMessage,
+  type DisposeWidgetFrameGuard,
+  guardWidgetFrame,
+  type WidgetFrameGuardOptions,
+} from "./widget-frame-guard.js";
