@@ -55,13 +55,19 @@ export function notifyCapabilitiesProblem(data: unknown): string | undefined {
 /**
  * Listens to the page's messages ahead of the widget API: registered before `api.start()`, it runs
  * first. Malformed negotiation messages for this widget go no further: a request is answered with
- * an error naming what was wrong, and `report` is told. Returns the function that stops the guard.
+ * an error naming what was wrong, and `report` is told. The guard stays while the widget API
+ * runs (it outlives `close()`, which leaves the widget API running) and goes when it stops.
  */
 export function guardHostMessages(
   api: WidgetApi,
   report: (misbehaviour: HostMisbehaviour) => void,
 ): () => void {
   const onMessage = (event: MessageEvent): void => {
+    // The widget API stopped for good: nothing left to protect.
+    if (!api.transport.ready) {
+      stop();
+      return;
+    }
     const message: unknown = event.data;
     if (!isRecord(message) || typeof message.requestId !== "string") return;
     const widgetId = api.transport.widgetId;
@@ -95,6 +101,7 @@ export function guardHostMessages(
     event.stopImmediatePropagation();
     report({ problem, message });
   };
+  const stop = (): void => globalThis.removeEventListener("message", onMessage, { capture: true });
   globalThis.addEventListener("message", onMessage, { capture: true });
-  return () => globalThis.removeEventListener("message", onMessage, { capture: true });
+  return stop;
 }

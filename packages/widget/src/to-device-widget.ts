@@ -155,7 +155,6 @@ export class ToDeviceWidget {
   private readonly onError: ReceiveErrorHandler;
   private readonly subscriptions = new SubscriptionRegistry();
   private readonly stopAdvertising: () => void;
-  private readonly stopGuarding: () => void;
   private readonly readyDeadline: Deadline;
   /** The deadline of every send in progress, with its type, so that `close()` can end them. */
   private readonly sends = new Map<Deadline, string>();
@@ -192,7 +191,7 @@ export class ToDeviceWidget {
 
     requestToDeviceCapabilities(api, send, receive);
     // Before the widget API starts, so that the guard sees the host's messages first.
-    this.stopGuarding = guardHostMessages(api, this.onMisbehaviour);
+    guardHostMessages(api, this.onMisbehaviour);
     this.stopAdvertising = advertiseFormats(api, this.formats);
     api.on(`action:${WidgetApiToWidgetAction.SendToDevice}`, this.onToDevice);
     this.readyDeadline = new Deadline(
@@ -241,6 +240,7 @@ export class ToDeviceWidget {
       "invalid_host_message",
       message,
     );
+    if (this.closed) return;
     if (this.current === undefined) this.readyDeadline.stop(error);
     else console.warn(`[to-device] ${error.message}`, error);
   };
@@ -492,7 +492,6 @@ export class ToDeviceWidget {
     this.closed = true;
     this.subscriptions.clear();
     this.stopAdvertising();
-    this.stopGuarding();
     this.api.off(`action:${WidgetApiToWidgetAction.SendToDevice}`, this.onToDevice);
     this.api.off("ready", this.onApiReady);
     this.readyDeadline.stop(

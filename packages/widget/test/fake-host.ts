@@ -115,9 +115,9 @@ export class FakeHost {
   }
 }
 
-/** Lets the widget API's promise chains run: they settle within a few microtask turns. */
+/** Lets every promise chain run to its end: microtasks all drain before the next macrotask. */
 export async function settle(): Promise<void> {
-  for (let i = 0; i < 20; i++) await Promise.resolve();
+  await new Promise((resolve) => setImmediate(resolve));
 }
 
 /** The state of a promise, without waiting for it. */
