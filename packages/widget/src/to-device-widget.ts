@@ -208,10 +208,13 @@ export class ToDeviceWidget {
         this.settleReady = { resolve, reject };
       }),
     );
-    // Handled here too: a widget that never awaits `ready` must not leave an unhandled rejection.
-    this.ready.catch(() => {});
-    void this.ready.then(
-      () => this.readyDeadline.cancel(),
+    // Handled here, so a widget that never awaits `ready` leaves no unhandled rejection. The
+    // negotiation counts only once `ready` resolved: not after its deadline or a misbehaviour.
+    this.ready.then(
+      (negotiation) => {
+        this.readyDeadline.cancel();
+        this.current = negotiation;
+      },
       () => this.readyDeadline.cancel(),
     );
   }
@@ -225,22 +228,18 @@ export class ToDeviceWidget {
 
   private readonly onApiReady = (): void => {
     this.negotiate().then(
-      (negotiation) => {
-        if (this.closed || this.settleReady === undefined) return;
-        this.current = negotiation;
-        this.settleReady.resolve(negotiation);
-      },
+      (negotiation) => this.settleReady?.resolve(negotiation),
       (error: unknown) => this.settleReady?.reject(error as ToDeviceNegotiationError),
     );
   };
 
   private readonly onMisbehaviour = ({ problem, message }: HostMisbehaviour): void => {
+    if (this.closed) return;
     const error = new ToDeviceNegotiationError(
       `the host sent a malformed negotiation message, ${problem}`,
       "invalid_host_message",
       message,
     );
-    if (this.closed) return;
     if (this.current === undefined) this.readyDeadline.stop(error);
     else console.warn(`[to-device] ${error.message}`, error);
   };

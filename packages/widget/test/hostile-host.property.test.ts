@@ -214,8 +214,10 @@ function checkInvariants(model: Model, real: Real): void {
       if (Object.keys(failures).length > 0) expect(send.acceptPartial).toBe(true);
     }
   }
-  // No sender fact from a host that did not vouch for it; nothing from another room when scoped.
+  // A negotiation counts only if `ready` resolved: not after its deadline or a misbehaviour.
   const negotiation = real.widget.negotiation;
+  if (model.ready !== "resolved") expect(negotiation).toBeUndefined();
+  // No sender fact from a host that did not vouch for it; nothing from another room when scoped.
   for (const message of real.received) {
     if ("sender_device" in message || "sender_verified" in message) {
       expect(model.hostAdvertisedNewer).toBe(true);

@@ -260,6 +260,25 @@ describe("every wait has an end", () => {
     await noUnhandledRejections();
   });
 
+  test("a negotiation that ends after ready's deadline does not count: messages reach no handler", async () => {
+    const errors: ToDeviceReceiveError[] = [];
+    const w = start({ readyTimeoutMs: 1_000, onError: (error) => errors.push(error) });
+    const got: unknown[] = [];
+    w.subscribe(PING, (message) => {
+      got.push(message);
+    });
+    const rejected = expect(w.ready).rejects.toMatchObject({ reason: "timeout" });
+    await vi.advanceTimersByTimeAsync(1_000);
+    await rejected;
+    await host.negotiate(settle);
+    host.request("send_to_device", { type: PING, sender: BOB, encrypted: true, content: { n: 1 } });
+    await settle();
+    expect(w.negotiation).toBeUndefined();
+    expect(got).toEqual([]);
+    // The positive sign that the message was seen, and where it went.
+    expect(errors.map((error) => error.reason)).toEqual(["not_negotiated"]);
+  });
+
   test("close() settles ready and every pending send", async () => {
     const w = start();
     const early = w.send(PING, TO_BOB, { n: 1 });
