@@ -171,3 +171,14 @@ export class ToDeviceNegotiationError extends ToDeviceError {
     this.hostMessage = hostMessage;
   }
 }
+
+/** What the host sent, for an error message: its JSON, cut short. */
+export function quote(value: unknown): string {
+  let text: string;
+  try {
+    text = JSON.stringify(value) ?? String(value);
+  } catch {
+    text = String(value);
+  }
+  return text.length > 200 ? `${text.slice(0, 200)}...` : text;
+}

@@ -4,7 +4,7 @@ import {
   WidgetApiFromWidgetAction,
   WidgetApiToWidgetAction,
 } from "matrix-widget-api";
-import { describe } from "./send-reply.js";
+import { quote } from "./errors.js";
 
 // The host is untrusted input. matrix-widget-api trusts two negotiation messages it should not:
 // a `supported_api_versions` answer without a `supported_versions` array (its `start()` and
@@ -32,9 +32,9 @@ export function supportedVersionsProblem(response: unknown): string | undefined 
   // A well-formed error answer is the widget API's business: it falls back to no versions.
   if (isRecord(response) && isRecord(response.error) && typeof response.error.message === "string")
     return undefined;
-  if (!isRecord(response)) return `the answer is ${describe(response)}, not an object`;
+  if (!isRecord(response)) return `the answer is ${quote(response)}, not an object`;
   if (!isStringArray(response.supported_versions)) {
-    return `supported_versions must be an array of strings, not ${describe(response.supported_versions)}`;
+    return `supported_versions must be an array of strings, not ${quote(response.supported_versions)}`;
   }
   return undefined;
 }
@@ -42,12 +42,12 @@ export function supportedVersionsProblem(response: unknown): string | undefined 
 /** Why a host's `notify_capabilities` request data is malformed, if it is. */
 export function notifyCapabilitiesProblem(data: unknown): string | undefined {
   if (!isRecord(data))
-    return `data must be {"requested": [...], "approved": [...]}, not ${describe(data)}`;
+    return `data must be {"requested": [...], "approved": [...]}, not ${quote(data)}`;
   if (!isStringArray(data.approved)) {
-    return `data.approved must be an array of capabilities, not ${describe(data.approved)}`;
+    return `data.approved must be an array of capabilities, not ${quote(data.approved)}`;
   }
   if (data.requested !== undefined && !isStringArray(data.requested)) {
-    return `data.requested must be an array of capabilities, not ${describe(data.requested)}`;
+    return `data.requested must be an array of capabilities, not ${quote(data.requested)}`;
   }
   return undefined;
 }

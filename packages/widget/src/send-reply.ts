@@ -1,5 +1,5 @@
 import { ALL_DEVICES, isDeviceId, isUserId } from "@widget-todevice/codec";
-import type { DeliveryFailures } from "./errors.js";
+import { type DeliveryFailures, quote } from "./errors.js";
 
 // Section 6: what a host's answer to `send_to_device` means. The host is untrusted input: only
 // `{}` and a well-formed `failures` report are successes; everything else is a failure.
@@ -23,7 +23,7 @@ function isRecord(value: unknown): value is Record<string, unknown> {
  */
 export function readSendReply(response: unknown): SendReply {
   if (!isRecord(response)) {
-    return { kind: "invalid", problem: `the answer is not an object but ${describe(response)}` };
+    return { kind: "invalid", problem: `the answer is not an object but ${quote(response)}` };
   }
   if (Object.hasOwn(response, "error")) {
     const error = response.error;
@@ -32,7 +32,7 @@ export function readSendReply(response: unknown): SendReply {
       kind: "refused",
       message:
         message === ""
-          ? `a malformed error (an error is {"message": string}): ${describe(error)}`
+          ? `a malformed error (an error is {"message": string}): ${quote(error)}`
           : message,
     };
   }
@@ -55,7 +55,7 @@ export function readSendReply(response: unknown): SendReply {
  * (reason `"unspecified"`). Returns the problem, with its path, when it is not one.
  */
 export function readFailures(value: unknown): DeliveryFailures | string {
-  if (!isRecord(value)) return `failures is not a map of user IDs but ${describe(value)}`;
+  if (!isRecord(value)) return `failures is not a map of user IDs but ${quote(value)}`;
   const failures: Record<string, Record<string, string>> = {};
   for (const [userId, devices] of Object.entries(value)) {
     const at = `failures[${JSON.stringify(userId)}]`;
@@ -63,10 +63,10 @@ export function readFailures(value: unknown): DeliveryFailures | string {
     const reasons: Record<string, string> = {};
     const add = (deviceId: unknown, reason: unknown, path: string): string | undefined => {
       if (typeof deviceId !== "string" || !(deviceId === ALL_DEVICES || isDeviceId(deviceId))) {
-        return `${path}: not a device ID: ${describe(deviceId)}`;
+        return `${path}: not a device ID: ${quote(deviceId)}`;
       }
       if (typeof reason !== "string" || reason === "") {
-        return `${path}: the reason is not a non-empty string: ${describe(reason)}`;
+        return `${path}: the reason is not a non-empty string: ${quote(reason)}`;
       }
       // defineProperty: a device ID such as `__proto__` must stay a plain key.
       Object.defineProperty(reasons, deviceId, { value: reason, enumerable: true });
@@ -82,7 +82,7 @@ export function readFailures(value: unknown): DeliveryFailures | string {
         problem ??= add(deviceId, reason, `${at}[${JSON.stringify(deviceId)}]`);
       }
     } else {
-      problem = `${at}: not a map of device IDs to reasons but ${describe(devices)}`;
+      problem = `${at}: not a map of device IDs to reasons but ${quote(devices)}`;
     }
     if (problem !== undefined) return problem;
     if (Object.keys(reasons).length === 0) return `${at}: names no device`;
@@ -95,15 +95,4 @@ export function countFailures(failures: DeliveryFailures): number {
   let count = 0;
   for (const devices of Object.values(failures)) count += Object.keys(devices).length;
   return count;
-}
-
-/** A host's value for an error message: JSON, cut short. */
-export function describe(value: unknown): string {
-  let text: string;
-  try {
-    text = JSON.stringify(value) ?? String(value);
-  } catch {
-    text = String(value);
-  }
-  return text.length > 200 ? `${text.slice(0, 200)}...` : text;
 }

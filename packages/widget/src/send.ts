@@ -17,8 +17,8 @@ import {
   type WidgetApi,
   WidgetApiFromWidgetAction,
 } from "matrix-widget-api";
-import { type DeliveryFailures, type SendErrorReason, ToDeviceSendError } from "./errors.js";
-import { describe, readFailures } from "./send-reply.js";
+import { type DeliveryFailures, quote, type SendErrorReason, ToDeviceSendError } from "./errors.js";
+import { readFailures } from "./send-reply.js";
 
 // Section 3: one content for many devices, posted in the format the host speaks.
 
@@ -151,7 +151,7 @@ export async function postSendToDevice(
     (reply as { action?: unknown }).action !== WidgetApiFromWidgetAction.SendToDevice
   ) {
     throw new InvalidReplyError(
-      `the answer to this request names the action ${describe((reply as { action?: unknown } | null)?.action)}, not "send_to_device"`,
+      `the answer to this request names the action ${quote((reply as { action?: unknown } | null)?.action)}, not "send_to_device"`,
       reply,
     );
   }
@@ -176,7 +176,7 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 export function sendErrorOf(type: string, error: unknown, timeoutMs: number): ToDeviceSendError {
   if (error instanceof InvalidReplyError) {
     return new ToDeviceSendError(
-      `the host's answer to the ${type} send is invalid (${error.message}); it may or may not have delivered: ${describe(error.reply)}`,
+      `the host's answer to the ${type} send is invalid (${error.message}); it may or may not have delivered: ${quote(error.reply)}`,
       { reason: "invalid_reply", type, hostReply: error.reply },
     );
   }

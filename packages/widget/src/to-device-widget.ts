@@ -16,6 +16,7 @@ import {
 import { checkDeclaredTypes, isGranted, requestToDeviceCapabilities } from "./capabilities.js";
 import { Deadline, timerDelay } from "./deadline.js";
 import {
+  quote,
   ToDeviceCapabilityError,
   ToDeviceError,
   ToDeviceNegotiationError,
@@ -33,7 +34,7 @@ import {
   type SendReceipt,
   sendErrorOf,
 } from "./send.js";
-import { countFailures, describe, readSendReply } from "./send-reply.js";
+import { countFailures, readSendReply } from "./send-reply.js";
 import {
   type ContentDecoder,
   DEFAULT_MAX_BUFFERED,
@@ -260,7 +261,7 @@ export class ToDeviceWidget {
     const versions: unknown = await this.api.getClientVersions();
     if (!Array.isArray(versions) || versions.some((version) => typeof version !== "string")) {
       throw new ToDeviceNegotiationError(
-        `the host sent a malformed negotiation message, its supported_versions: ${describe(versions)} (an array of strings)`,
+        `the host sent a malformed negotiation message, its supported_versions: ${quote(versions)} (an array of strings)`,
         "invalid_host_message",
         versions,
       );
@@ -400,14 +401,14 @@ export class ToDeviceWidget {
     }
     if (reply.kind === "invalid") {
       throw new ToDeviceSendError(
-        `the host's answer to the ${type} send is invalid (${reply.problem}); it may or may not have delivered: ${describe(response)}`,
+        `the host's answer to the ${type} send is invalid (${reply.problem}); it may or may not have delivered: ${quote(response)}`,
         { reason: "invalid_reply", type, hostReply: response },
       );
     }
     const failed = countFailures(reply.failures);
     if (failed > 0 && options.acceptPartial !== true) {
       throw new ToDeviceSendError(
-        `the host did not reach ${failed} device(s) for ${type}: ${describe(reply.failures)}`,
+        `the host did not reach ${failed} device(s) for ${type}: ${quote(reply.failures)}`,
         { reason: "partial_failure", type, failures: reply.failures, hostReply: response },
       );
     }
