@@ -35,7 +35,7 @@ const server = await preview({
 const { port } = server.httpServer.address() as AddressInfo;
 const url = `http://${values.host}:${port}/?homeserver=${encodeURIComponent(homeserverUrl)}`;
 process.stdout.write(
-  `\n  Homeserver: ${homeserverUrl}${started === undefined ? "" : " (Synapse, started for this demo)"}\n  Open:       ${url}\n\n  Ctrl-C stops ${started === undefined ? "the demo" : "the demo and Synapse"}.\n`,
+  `\n  Homeserver: ${homeserverUrl}${started === undefined ? "" : " (Synapse, started for this demo)"}\n  Open:       ${url}\n              (the page asks before it registers accounts there)\n\n  Ctrl-C stops ${started === undefined ? "the demo" : "the demo and Synapse"}.\n`,
 );
 
 let stopping = false;

@@ -50,8 +50,13 @@ try {
     )
     .last();
   await request.locator("summary").click();
-  await page.waitForTimeout(300);
-  await page.screenshot({ path: output, fullPage: true });
+  // The demo's widgets are on another site, so in frames of their own processes: a full-page
+  // capture (which stretches the page after layout) leaves them blank. Grow the viewport to the
+  // page instead, let the frames paint, and capture that.
+  const height = await page.evaluate(() => document.documentElement.scrollHeight);
+  await page.setViewportSize({ width: 1440, height });
+  await page.waitForTimeout(500);
+  await page.screenshot({ path: output });
   console.log(`wrote ${output}`);
 } finally {
   await browser.close();

@@ -44,6 +44,11 @@ beforeAll(async () => {
   await page.goto(
     `${demo.url}?homeserver=${encodeURIComponent(homeserver.baseUrl)}&widget=${encodeURIComponent(guest)}`,
   );
+  // A homeserver named by a link is used only once the user says so.
+  await page
+    .locator("[data-testid=homeserver-consent]")
+    .getByRole("button", { name: "Use this homeserver" })
+    .click();
   await page.waitForSelector("body[data-ready=true]", { timeout: 90_000 });
   console.log(`homeserver mode ready after ${Math.round(performance.now() - started)} ms`);
   const clients = await page

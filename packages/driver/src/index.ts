@@ -48,12 +48,13 @@ export {
   type WidgetBinding,
 } from "./to-device-driver.js";
 export {
-  DEFAULT_DEDUP_CAPACITY,
+  DEFAULT_DEDUP_MAX_BYTES,
   DEFAULT_PRE_NEGOTIATION,
   type DeliveryStats,
   type DropReason,
   type IncomingTrust,
   type PreNegotiationOptions,
+  type RetainedMemory,
   type RoutedWidget,
   type RouterWidget,
   ToDeviceRouter,
@@ -73,3 +74,9 @@ export {
   type ToDeviceEncryptionInfo,
   type ToDeviceTransport,
 } from "./transport.js";
+export {
+  type BlockedWidgetMessage,
+  type DisposeWidgetFrameGuard,
+  guardWidgetFrame,
+  type WidgetFrameGuardOptions,
+} from "./widget-frame-guard.js";

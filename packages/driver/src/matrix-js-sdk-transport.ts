@@ -2,6 +2,7 @@ import type { JsonObject } from "@widget-todevice/codec";
 import type { ClientEvent, MatrixClient } from "matrix-js-sdk";
 import type { CryptoEvent } from "matrix-js-sdk/lib/crypto-api/index.js";
 import { consoleLogger, type DriverLogger } from "./logger.js";
+import { RecentEntries } from "./recent-entries.js";
 import {
   type DeviceAddress,
   type DeviceListOptions,
@@ -43,7 +44,20 @@ export interface MatrixJsSdkTransportOptions {
    * Default 0: always (one `/keys/query` for all such users of the send).
    */
   readonly deviceListMaxAgeMs?: number;
+  /**
+   * How many users' device lists and key-query times the transport remembers; the least recently
+   * refreshed are forgotten first (and every entry once it is too old to be used). Default 2,000.
+   */
+  readonly maxCachedUsers?: number;
   readonly logger?: DriverLogger;
+}
+
+/** What a `MatrixJsSdkTransport` remembers now; both are bounded by `maxCachedUsers`. */
+export interface MatrixJsSdkTransportRetained {
+  /** Users whose device list is cached. */
+  readonly deviceLists: number;
+  /** Users outside shared encrypted rooms whose keys were queried recently. */
+  readonly queriedUsers: number;
 }
 
 // ClientEvent.ReceivedToDeviceMessage, spelled out so that no value is imported from the SDK.
@@ -61,6 +75,7 @@ type UserDevices = DeviceInfoMap extends Map<string, infer D> ? D : never;
  * without its devices-updated callback (local trust changes, for one, have none).
  */
 const DEVICE_CACHE_MS = 30_000;
+const DEFAULT_MAX_CACHED_USERS = 2_000;
 
 /** The part of `MatrixClient` the transport uses. */
 export type MatrixJsSdkClient = Pick<MatrixClient, "getCrypto" | "sendToDevice" | "on" | "off"> &
@@ -172,19 +187,25 @@ export class MatrixJsSdkTransport implements ToDeviceTransport {
   private readonly deviceListTimeoutMs: number;
   private readonly deviceListMaxAgeMs: number;
   private readonly logger: DriverLogger;
-  /** Users tracked by this transport with no shared encrypted room: when last queried. */
-  private readonly lastQueried = new Map<string, number>();
+  /**
+   * Users with no shared encrypted room whose keys this transport queried: when. Kept while it
+   * decides anything: until the query is due again and the device list it gave has expired.
+   */
+  private readonly lastQueried: RecentEntries<true>;
   private warnedNoInternals = false;
   /**
    * Device lists as the OlmMachine last gave them, dropped as soon as it reports that a user's
    * devices changed (`CryptoEvent.DevicesUpdated`). Asking the OlmMachine converts every device
    * again (about 4 ms for one user, tens of milliseconds for 300 devices) on every send.
    */
-  private readonly deviceCache = new Map<
-    string,
-    { readonly at: number; readonly devices: UserDevices }
-  >();
+  private readonly deviceCache: RecentEntries<UserDevices>;
+  private readonly onDevicesUpdated = (userIds: string[]): void => {
+    for (const userId of userIds) this.deviceCache.delete(userId);
+  };
   private watchingDevices = false;
+  /** Listeners this transport added to the client, removed by `dispose`. */
+  private readonly unsubscribers = new Set<() => void>();
+  private disposed = false;
 
   constructor(
     private readonly client: MatrixJsSdkClient,
@@ -194,9 +215,35 @@ export class MatrixJsSdkTransport implements ToDeviceTransport {
     this.deviceListTimeoutMs = options.deviceListTimeoutMs ?? 10_000;
     this.deviceListMaxAgeMs = options.deviceListMaxAgeMs ?? 0;
     this.logger = options.logger ?? consoleLogger;
+    const maxUsers = options.maxCachedUsers ?? DEFAULT_MAX_CACHED_USERS;
+    this.deviceCache = new RecentEntries(maxUsers, DEVICE_CACHE_MS);
+    this.lastQueried = new RecentEntries(maxUsers, this.deviceListMaxAgeMs + DEVICE_CACHE_MS);
+  }
+
+  /** What the transport remembers now (see `maxCachedUsers`). */
+  get retained(): MatrixJsSdkTransportRetained {
+    return { deviceLists: this.deviceCache.size, queriedUsers: this.lastQueried.size };
+  }
+
+  /**
+   * Removes every listener the transport added to the client and forgets what it cached. Call it
+   * when the client stops or the host stops using the transport (after `ToDeviceDriver.dispose`,
+   * which does not own the transport). Any later use throws.
+   */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const unsubscribe of [...this.unsubscribers]) unsubscribe();
+    this.deviceCache.clear();
+    this.lastQueried.clear();
+  }
+
+  private assertLive(): void {
+    if (this.disposed) throw new Error("this MatrixJsSdkTransport is disposed");
   }
 
   private crypto(): CryptoApi {
+    this.assertLive();
     const crypto = this.client.getCrypto();
     if (crypto === undefined)
       throw new Error("encrypted to-device needs the client's crypto: call initRustCrypto() first");
@@ -207,20 +254,31 @@ export class MatrixJsSdkTransport implements ToDeviceTransport {
     userIds: ReadonlyArray<string>,
     options: DeviceListOptions,
   ): Promise<ReadonlyMap<string, ReadonlyArray<string>>> {
+    this.assertLive();
     const crypto = this.client.getCrypto();
     // Without crypto there is no device list; cleartext sends go out unchecked.
     if (crypto === undefined) return new Map();
     this.watchDeviceUpdates();
     const now = Date.now();
-    const missing = userIds.filter((userId) => this.cachedDevices(userId, now) === undefined);
+    // Answered from what is in hand, not from the cache, which may hold fewer users than asked.
+    const found = new Map<string, UserDevices>();
+    const missing: string[] = [];
+    for (const userId of userIds) {
+      const devices = this.cachedDevices(userId, now);
+      if (devices === undefined) missing.push(userId);
+      else found.set(userId, devices);
+    }
     if (missing.length > 0) {
       if (options.downloadUncached) await this.trackAndRefresh(crypto, missing);
       const info = await crypto.getUserDeviceInfo(missing, options.downloadUncached);
-      for (const [userId, devices] of info) this.deviceCache.set(userId, { at: now, devices });
+      for (const [userId, devices] of info) {
+        found.set(userId, devices);
+        if (!this.disposed) this.deviceCache.set(userId, devices, now);
+      }
     }
     const lists = new Map<string, ReadonlyArray<string>>();
     for (const userId of userIds) {
-      const devices = this.deviceCache.get(userId)?.devices;
+      const devices = found.get(userId);
       if (devices !== undefined) lists.set(userId, [...devices.keys()]);
     }
     return lists;
@@ -231,18 +289,30 @@ export class MatrixJsSdkTransport implements ToDeviceTransport {
    * old, or the user shares no encrypted room and is due for another key query.
    */
   private cachedDevices(userId: string, now: number): UserDevices | undefined {
-    const cached = this.deviceCache.get(userId);
-    if (cached === undefined || now - cached.at >= DEVICE_CACHE_MS) return undefined;
-    const queried = this.lastQueried.get(userId);
-    if (queried !== undefined && now - queried >= this.deviceListMaxAgeMs) return undefined;
-    return cached.devices;
+    const cached = this.deviceCache.get(userId, now);
+    if (cached === undefined) return undefined;
+    const queried = this.lastQueried.get(userId, now);
+    if (queried !== undefined && now - queried.at >= this.deviceListMaxAgeMs) return undefined;
+    return cached.value;
+  }
+
+  private noteQueried(userId: string): void {
+    if (!this.disposed) this.lastQueried.set(userId, true, Date.now());
+  }
+
+  /** Whether this transport queried the user's keys less than `deviceListMaxAgeMs` ago. */
+  private queriedRecently(userId: string, now: number): boolean {
+    const queried = this.lastQueried.get(userId, now);
+    return queried !== undefined && now - queried.at < this.deviceListMaxAgeMs;
   }
 
   private watchDeviceUpdates(): void {
     if (this.watchingDevices) return;
     this.watchingDevices = true;
-    this.client.on(DEVICES_UPDATED, (userIds: string[]) => {
-      for (const userId of userIds) this.deviceCache.delete(userId);
+    this.client.on(DEVICES_UPDATED, this.onDevicesUpdated);
+    this.unsubscribers.add(() => {
+      this.client.off(DEVICES_UPDATED, this.onDevicesUpdated);
+      this.watchingDevices = false;
     });
   }
 
@@ -268,11 +338,12 @@ export class MatrixJsSdkTransport implements ToDeviceTransport {
       const tracked = new Set([...(await machine.trackedUsers())].map((u) => u.toString()));
       const untracked = userIds.filter((userId) => !tracked.has(userId));
       const now = Date.now();
+      // Tracked, but no device-list updates reach us for them: no shared encrypted room. That
+      // includes users this transport queried and then forgot (`maxCachedUsers`).
       const stale = userIds.filter(
         (userId) =>
           tracked.has(userId) &&
-          this.lastQueried.has(userId) &&
-          now - (this.lastQueried.get(userId) ?? 0) >= this.deviceListMaxAgeMs &&
+          !this.queriedRecently(userId, now) &&
           !this.sharesEncryptedRoom(userId),
       );
       if (untracked.length > 0) {
@@ -281,13 +352,13 @@ export class MatrixJsSdkTransport implements ToDeviceTransport {
         await machine.updateTrackedUsers(untracked.map((userId) => new UserId(userId)));
         await internals.outgoingRequestsManager.doProcessOutgoingRequests();
         for (const userId of untracked)
-          if (!this.sharesEncryptedRoom(userId)) this.lastQueried.set(userId, Date.now());
+          if (!this.sharesEncryptedRoom(userId)) this.noteQueried(userId);
       }
       if (stale.length > 0) {
         // An out-of-band key query whose answer the OlmMachine takes in (mark-as-sent).
         const request = machine.queryKeysForUsers(stale.map((userId) => new UserId(userId)));
         await internals.outgoingRequestProcessor.makeOutgoingRequest(request);
-        for (const userId of stale) this.lastQueried.set(userId, Date.now());
+        for (const userId of stale) this.noteQueried(userId);
       }
     })();
     try {
@@ -317,25 +388,26 @@ export class MatrixJsSdkTransport implements ToDeviceTransport {
     const users = [...new Set(devices.map((d) => d.userId))];
     // The driver asks for the device lists right before encrypting: reuse what it was given.
     const now = Date.now();
-    const cached = users.map((userId) => {
-      const entry = this.deviceCache.get(userId);
-      return entry !== undefined && now - entry.at < DEVICE_CACHE_MS ? entry.devices : undefined;
-    });
+    const cached = users.map((userId) => this.deviceCache.get(userId, now)?.value);
     const known: DeviceInfoMap = cached.every((devices) => devices !== undefined)
       ? new Map(users.map((userId, i) => [userId, cached[i] as UserDevices]))
       : await crypto.getUserDeviceInfo(users, false);
+    // Every device's trust at once: the OlmMachine answers each from its store.
+    const verdicts = await Promise.all(
+      devices.map(async ({ userId, deviceId }) => {
+        const device = known.get(userId)?.get(deviceId);
+        if (device === undefined) return "unknown_device";
+        if ((device.verified as number) === BLOCKED) return "withheld";
+        return (await this.trusted(crypto, userId, deviceId)) ? "eligible" : "withheld";
+      }),
+    );
     const failures: EncryptionFailure[] = [];
     const eligible: DeviceAddress[] = [];
-    for (const { userId, deviceId } of devices) {
-      const device = known.get(userId)?.get(deviceId);
-      if (device === undefined) failures.push({ userId, deviceId, reason: "unknown_device" });
-      else if (
-        (device.verified as number) === BLOCKED ||
-        !(await this.trusted(crypto, userId, deviceId))
-      )
-        failures.push({ userId, deviceId, reason: "withheld" });
-      else eligible.push({ userId, deviceId });
-    }
+    devices.forEach(({ userId, deviceId }, i) => {
+      const verdict = verdicts[i] ?? "unknown_device";
+      if (verdict === "eligible") eligible.push({ userId, deviceId });
+      else failures.push({ userId, deviceId, reason: verdict });
+    });
     const messages: DeviceMessage[] = [];
     if (eligible.length > 0) {
       for (const m of await this.encryptEligible(crypto, eventType, eligible, content))
@@ -395,6 +467,7 @@ export class MatrixJsSdkTransport implements ToDeviceTransport {
     messages: ReadonlyArray<DeviceMessage>,
     txnId: string,
   ): Promise<void> {
+    this.assertLive();
     const contentMap = new Map<string, Map<string, Record<string, unknown>>>();
     for (const { userId, deviceId, content } of messages) {
       let devices = contentMap.get(userId);
@@ -414,6 +487,7 @@ export class MatrixJsSdkTransport implements ToDeviceTransport {
   }
 
   onToDeviceMessage(listener: (received: ReceivedToDeviceMessage) => void): () => void {
+    this.assertLive();
     const handler = (payload: {
       message: { type: string; sender: string; content: unknown };
       encryptionInfo: {
@@ -436,9 +510,12 @@ export class MatrixJsSdkTransport implements ToDeviceTransport {
       });
     };
     this.client.on(RECEIVED_TO_DEVICE_MESSAGE, handler);
-    return () => {
+    const unsubscribe = () => {
       this.client.off(RECEIVED_TO_DEVICE_MESSAGE, handler);
+      this.unsubscribers.delete(unsubscribe);
     };
+    this.unsubscribers.add(unsubscribe);
+    return unsubscribe;
   }
 }
 

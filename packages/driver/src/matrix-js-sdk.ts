@@ -6,6 +6,7 @@ export {
   type MatrixJsSdkClient,
   MatrixJsSdkTransport,
   type MatrixJsSdkTransportOptions,
+  type MatrixJsSdkTransportRetained,
   type MatrixOutgoingTrust,
   toSendToDeviceError,
 } from "./matrix-js-sdk-transport.js";

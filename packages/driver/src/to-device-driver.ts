@@ -65,8 +65,10 @@ export interface ToDeviceDriverOptions {
   /** Request limits for the codec (bytes, recipients, depth). */
   readonly limits?: Partial<Limits>;
   readonly incomingTrust?: IncomingTrust;
+  /** Section 7's buffer before negotiation: bounded in age, messages and bytes, fair per sender. */
   readonly preNegotiation?: Partial<PreNegotiationOptions>;
-  readonly dedupCapacity?: number;
+  /** Bytes of `org.matrix.msgid` memory per widget (default 256 KiB). */
+  readonly dedupMaxBytes?: number;
   readonly logger?: DriverLogger;
 }
 
@@ -192,7 +194,7 @@ export class ToDeviceDriver {
     this.router = new ToDeviceRouter({
       ...(options.incomingTrust === undefined ? {} : { incomingTrust: options.incomingTrust }),
       ...(options.preNegotiation === undefined ? {} : { preNegotiation: options.preNegotiation }),
-      ...(options.dedupCapacity === undefined ? {} : { dedupCapacity: options.dedupCapacity }),
+      ...(options.dedupMaxBytes === undefined ? {} : { dedupMaxBytes: options.dedupMaxBytes }),
       logger: this.logger,
     });
     this.unsubscribe = this.router.connect(options.transport);

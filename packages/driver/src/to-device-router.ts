@@ -5,8 +5,16 @@ import {
   type JsonObject,
   type ToWidgetMessage,
 } from "@widget-todevice/codec";
+import { DuplicateFilter } from "./duplicate-filter.js";
 import { consoleLogger, type DriverLogger } from "./logger.js";
+import {
+  DEFAULT_PRE_NEGOTIATION,
+  PreNegotiationBuffer,
+  type PreNegotiationOptions,
+} from "./pre-negotiation-buffer.js";
 import type { ReceivedToDeviceMessage, ToDeviceTransport } from "./transport.js";
+
+export { DEFAULT_PRE_NEGOTIATION, type PreNegotiationOptions };
 
 // Section 7: which attached widget receives an incoming to-device message, and with which fields.
 
@@ -28,9 +36,24 @@ export type DropReason =
   | "duplicate"
   | "not_negotiated";
 
+/** The memory a widget's route holds now, as its bounds count it (docs/protocol.md §7). */
+export interface RetainedMemory {
+  /** Messages waiting for negotiation. */
+  readonly bufferedMessages: number;
+  /** Their bytes: UTF-8 JSON of each one's type, sender and content. At most `preNegotiation.maxBytes`. */
+  readonly bufferedBytes: number;
+  /** Remembered `org.matrix.msgid`s. */
+  readonly dedupEntries: number;
+  /** What they cost: a fixed 96 bytes each, whatever the msgid's length. At most `dedupMaxBytes`. */
+  readonly dedupBytes: number;
+  /** `bufferedBytes + dedupBytes`. */
+  readonly retainedBytes: number;
+}
+
 export interface DeliveryStats {
   readonly delivered: number;
   readonly dropped: Readonly<Record<DropReason, number>>;
+  readonly retained: RetainedMemory;
 }
 
 /** What the router needs to know about one widget. */
@@ -58,30 +81,17 @@ export interface RoutedWidget {
   remove(): void;
 }
 
-export interface PreNegotiationOptions {
-  /** How long a message waits for negotiation before it is dropped. */
-  readonly maxAgeMs: number;
-  /** How many messages wait per widget; the oldest is dropped first. */
-  readonly maxMessages: number;
-}
-
 /**
- * Defaults: a widget's capabilities are usually negotiated within a second of loading, but a
- * permission prompt waits for the user; 30 s covers a prompt answered promptly, and 100 messages
- * hold a call's key exchange with dozens of participants. Everything dropped is counted and logged.
+ * Bytes of de-duplication memory per widget: 256 KiB remember the last 2,730 msgids (96 bytes
+ * each, whatever their length), minutes of a busy call's key traffic.
  */
-export const DEFAULT_PRE_NEGOTIATION: PreNegotiationOptions = {
-  maxAgeMs: 30_000,
-  maxMessages: 100,
-};
-
-/** Remembered `org.matrix.msgid`s per widget, for de-duplication. */
-export const DEFAULT_DEDUP_CAPACITY = 1_000;
+export const DEFAULT_DEDUP_MAX_BYTES = 262_144;
 
 export interface ToDeviceRouterOptions {
   readonly incomingTrust?: IncomingTrust;
   readonly preNegotiation?: Partial<PreNegotiationOptions>;
-  readonly dedupCapacity?: number;
+  /** Bytes of `org.matrix.msgid` memory per widget; the oldest are forgotten first. */
+  readonly dedupMaxBytes?: number;
   readonly logger?: DriverLogger;
 }
 
@@ -104,16 +114,11 @@ function emptyDrops(): Record<DropReason, number> {
   };
 }
 
-interface Buffered {
-  readonly received: ReceivedToDeviceMessage;
-  readonly at: number;
-}
-
 class WidgetRoute implements RoutedWidget {
   formats: ReadonlyArray<Format> | undefined;
-  private buffer: Buffered[] = [];
+  private readonly buffer: PreNegotiationBuffer;
   private expiry: ReturnType<typeof setTimeout> | undefined;
-  private readonly seen = new Map<string, true>();
+  private readonly seen: DuplicateFilter;
   private delivered = 0;
   private readonly dropped = emptyDrops();
   removed = false;
@@ -122,31 +127,44 @@ class WidgetRoute implements RoutedWidget {
     readonly widget: RouterWidget,
     private readonly router: ToDeviceRouter,
     private readonly settings: Required<
-      Pick<ToDeviceRouterOptions, "incomingTrust" | "dedupCapacity" | "logger">
+      Pick<ToDeviceRouterOptions, "incomingTrust" | "dedupMaxBytes" | "logger">
     > & {
       readonly preNegotiation: PreNegotiationOptions;
     },
-  ) {}
+  ) {
+    this.buffer = new PreNegotiationBuffer(settings.preNegotiation);
+    this.seen = new DuplicateFilter(settings.dedupMaxBytes);
+  }
 
   get stats(): DeliveryStats {
-    return { delivered: this.delivered, dropped: { ...this.dropped } };
+    return { delivered: this.delivered, dropped: { ...this.dropped }, retained: this.retained };
+  }
+
+  get retained(): RetainedMemory {
+    const bufferedBytes = this.buffer.bytes;
+    const dedupBytes = this.seen.bytes;
+    return {
+      bufferedMessages: this.buffer.size,
+      bufferedBytes,
+      dedupEntries: this.seen.entries,
+      dedupBytes,
+      retainedBytes: bufferedBytes + dedupBytes,
+    };
   }
 
   negotiated(formats: ReadonlyArray<Format>): void {
     if (this.removed) return;
     this.formats = formats;
     this.clearExpiry();
-    const waiting = this.buffer;
-    this.buffer = [];
-    for (const entry of waiting) this.route(entry.received);
+    for (const received of this.buffer.take()) this.route(received);
   }
 
   remove(): void {
     if (this.removed) return;
     this.removed = true;
     this.clearExpiry();
-    this.dropWaiting(this.buffer.length, "the widget was detached");
-    this.buffer = [];
+    this.dropWaiting(this.buffer.take().length, "the widget was detached");
+    this.seen.forget();
     this.router.forget(this);
   }
 
@@ -173,7 +191,8 @@ class WidgetRoute implements RoutedWidget {
     }
     const content = message.content as JsonObject;
     if (this.inScopedMode() && !this.isScopedToRoom(content)) return "other_room";
-    if (this.isDuplicate(message.sender, message.type, content)) return "duplicate";
+    const key = this.router.duplicateKey(received);
+    if (key !== undefined && this.seen.isDuplicate(key)) return "duplicate";
     return "deliver";
   }
 
@@ -212,48 +231,29 @@ class WidgetRoute implements RoutedWidget {
     return isPlainObject(scope) && scope.room_id === this.widget.roomId;
   }
 
-  /** `org.matrix.msgid` seen before from the same sender (bounded memory: oldest forgotten). */
-  private isDuplicate(sender: string, type: string, content: JsonObject): boolean {
-    const msgid = content[MSGID];
-    if (typeof msgid !== "string") return false;
-    const key = `${sender}\n${type}\n${msgid}`;
-    if (this.seen.has(key)) return true;
-    this.seen.set(key, true);
-    if (this.seen.size > this.settings.dedupCapacity) {
-      const oldest = this.seen.keys().next();
-      if (oldest.done !== true) this.seen.delete(oldest.value);
-    }
-    return false;
-  }
-
   drop(reason: DropReason): void {
     this.dropped[reason]++;
   }
 
-  /** Section 7: before negotiation, messages wait a bounded time in a bounded buffer. */
+  /**
+   * Section 7: before negotiation, messages wait a bounded time in a buffer bounded in messages
+   * and bytes, where one sender can push out only its own messages.
+   */
   private hold(received: ReceivedToDeviceMessage): void {
-    const { maxMessages } = this.settings.preNegotiation;
-    if (this.buffer.length >= maxMessages) {
-      this.buffer.shift();
-      this.dropWaiting(1, `more than ${maxMessages} arrived`);
-    }
-    this.buffer.push({ received, at: Date.now() });
+    for (const drop of this.buffer.hold(received, Date.now()))
+      this.dropWaiting(drop.count, drop.why);
     this.scheduleExpiry();
   }
 
   private scheduleExpiry(): void {
-    if (this.expiry !== undefined || this.buffer.length === 0) return;
-    const oldest = this.buffer[0] as Buffered;
-    const due = Math.max(0, oldest.at + this.settings.preNegotiation.maxAgeMs - Date.now());
+    const oldest = this.buffer.oldestAt;
+    if (this.expiry !== undefined || oldest === undefined) return;
+    const { maxAgeMs } = this.settings.preNegotiation;
+    const due = Math.max(0, oldest + maxAgeMs - Date.now());
     this.expiry = setTimeout(() => {
       this.expiry = undefined;
-      const cutoff = Date.now() - this.settings.preNegotiation.maxAgeMs;
-      const before = this.buffer.length;
-      this.buffer = this.buffer.filter((entry) => entry.at > cutoff);
-      this.dropWaiting(
-        before - this.buffer.length,
-        `no negotiation within ${this.settings.preNegotiation.maxAgeMs} ms`,
-      );
+      const expired = this.buffer.expire(Date.now() - maxAgeMs);
+      this.dropWaiting(expired, `no negotiation within ${maxAgeMs} ms`);
       this.scheduleExpiry();
     }, due);
   }
@@ -278,13 +278,15 @@ class WidgetRoute implements RoutedWidget {
  */
 export class ToDeviceRouter {
   private readonly routes = new Set<WidgetRoute>();
+  /** De-duplication keys, computed once per message however many widgets it reaches. */
+  private readonly duplicateKeys = new WeakMap<ReceivedToDeviceMessage, string | null>();
   private readonly settings: ConstructorParameters<typeof WidgetRoute>[2];
   private malformed = 0;
 
   constructor(options: ToDeviceRouterOptions = {}) {
     this.settings = {
       incomingTrust: options.incomingTrust ?? "any-device",
-      dedupCapacity: options.dedupCapacity ?? DEFAULT_DEDUP_CAPACITY,
+      dedupMaxBytes: options.dedupMaxBytes ?? DEFAULT_DEDUP_MAX_BYTES,
       logger: options.logger ?? consoleLogger,
       preNegotiation: { ...DEFAULT_PRE_NEGOTIATION, ...options.preNegotiation },
     };
@@ -329,9 +331,28 @@ export class ToDeviceRouter {
     return transport.onToDeviceMessage((received) => this.receive(received));
   }
 
+  /** The bytes every widget's route retains: the sum of their `stats.retained.retainedBytes`. */
+  get retainedBytes(): number {
+    let bytes = 0;
+    for (const route of this.routes) bytes += route.retained.retainedBytes;
+    return bytes;
+  }
+
   /** Malformed messages seen (not addressed to any widget in particular). */
   get malformedCount(): number {
     return this.malformed;
+  }
+
+  /** @internal The message's de-duplication key; `undefined` when it carries no msgid. */
+  duplicateKey(received: ReceivedToDeviceMessage): string | undefined {
+    let key = this.duplicateKeys.get(received);
+    if (key === undefined) {
+      const { sender, type, content } = received.message;
+      const msgid = (content as JsonObject)[MSGID];
+      key = typeof msgid === "string" ? DuplicateFilter.keyOf(sender, type, msgid) : null;
+      this.duplicateKeys.set(received, key);
+    }
+    return key ?? undefined;
   }
 
   /** @internal */

@@ -23,8 +23,11 @@ export function startPingPong(): ToDeviceWidget {
   });
 
   widget.subscribe(PING, Ping, async ({ sender, sender_device, sender_verified, content }) => {
-    // `sender_device` comes from hosts that authenticate it (the driver); legacy hosts omit it.
-    console.log(`ping ${content.seq} from ${sender}/${sender_device ?? "?"}`, sender_verified);
+    // `sender_device` and `sender_verified` exist only where the host vouches for them (it
+    // advertised a format newer than legacy, as @widget-todevice/driver does). A stock host
+    // passes on whatever the sender wrote, so there they are left out: answer every device.
+    const verified = sender_verified === true ? "verified" : "not verified";
+    console.log(`ping ${content.seq} from ${sender}/${sender_device ?? "?"} (${verified})`);
     const device = sender_device ?? "*";
     try {
       // "auto": room-scoped where the host can scope (then room-bound peers accept only
@@ -32,15 +35,19 @@ export function startPingPong(): ToDeviceWidget {
       await widget.send(PONG, { [sender]: [device] }, { seq: content.seq }, { scope: "auto" });
     } catch (error) {
       if (!(error instanceof ToDeviceSendError)) throw error;
-      // error.reason: "invalid_request" | "not_permitted" | "host_refused" | "partial_failure" | "timeout" | ...
+      // error.reason: "host_refused" | "partial_failure" | "invalid_reply" | "timeout" | ...
       console.warn(error.reason, error.message, error.failures);
     }
   });
 
-  void widget.ready.then((negotiation) => {
-    // format: "scoped" or "recipients" against @widget-todevice/driver, "legacy" against a stock host.
-    console.log("negotiated", negotiation.format, "granted", negotiation.granted);
-  });
+  widget.ready.then(
+    (negotiation) => {
+      // format: "scoped" or "recipients" against @widget-todevice/driver, "legacy" against a stock host.
+      console.log("negotiated", negotiation.format, "granted", negotiation.granted);
+    },
+    // The host did not negotiate within readyTimeoutMs, or sent a malformed negotiation message.
+    (error: unknown) => console.warn("no negotiation with the host", error),
+  );
   return widget;
 }
 

@@ -45,9 +45,16 @@ export function requestToDeviceCapabilities(
     ...send.map((type) => formatCapability("send", type)),
     ...receive.map((type) => formatCapability("receive", type)),
   ];
+  let negotiated = false;
   try {
     api.requestCapabilities(capabilities);
+    // Before the negotiation `hasCapability` answers from the requested list; after it, from
+    // the host's `approved` list, which cannot name what was only asked for now.
+    negotiated = capabilities.some((capability) => !api.hasCapability(capability));
   } catch {
+    negotiated = true;
+  }
+  if (negotiated) {
     throw new ToDeviceCapabilityError(
       "capabilities were already negotiated: create the to-device widget before the widget API starts",
       "already_negotiated",

@@ -20,10 +20,19 @@ export type SendErrorReason =
   | "scope_unsupported"
   /** The host answered with an error; `hostMessage` and `hostError` carry it. */
   | "host_refused"
+  /**
+   * The host's answer is neither `{}`, a well-formed `failures` report nor an error: the host
+   * misbehaved, and whether it delivered is unknown. `hostReply` carries what it said.
+   */
+  | "invalid_reply"
   /** The host sent to some devices and lists the others in `failures`. */
   | "partial_failure"
-  /** The host did not answer in time. It may still deliver. */
+  /** The host did not answer in time (or never finished negotiating). It may still deliver. */
   | "timeout"
+  /** The negotiation with the host failed (`cause` is the `ToDeviceNegotiationError`); nothing was sent. */
+  | "not_ready"
+  /** `close()` was called before the send settled. If it was posted, the host may still deliver. */
+  | "closed"
   /** The widget API could not post or lost its channel (stopped, not started). */
   | "transport";
 
@@ -34,6 +43,7 @@ interface SendErrorInit {
   readonly failures?: DeliveryFailures;
   readonly hostMessage?: string;
   readonly hostError?: Readonly<Record<string, unknown>>;
+  readonly hostReply?: unknown;
   readonly cause?: unknown;
 }
 
@@ -51,6 +61,8 @@ export class ToDeviceSendError extends ToDeviceError {
   readonly hostMessage: string | undefined;
   /** The rest of the host's error (for example `matrix_api_error`), for `host_refused`. */
   readonly hostError: Readonly<Record<string, unknown>> | undefined;
+  /** The host's answer as received, for `invalid_reply`, `host_refused` and `partial_failure`. */
+  readonly hostReply: unknown;
 
   constructor(message: string, init: SendErrorInit) {
     super(message, init.cause === undefined ? undefined : { cause: init.cause });
@@ -60,6 +72,7 @@ export class ToDeviceSendError extends ToDeviceError {
     this.failures = init.failures ?? {};
     this.hostMessage = init.hostMessage;
     this.hostError = init.hostError;
+    this.hostReply = init.hostReply;
   }
 }
 
@@ -73,6 +86,12 @@ export type ReceiveErrorReason =
   | "out_of_scope"
   /** A handler threw or its promise rejected. */
   | "handler_failed"
+  /**
+   * The host sent it before the negotiation finished, when the widget cannot yet tell whether it
+   * is in scoped mode or which sender facts the host vouches for. A host that follows the
+   * protocol never does (the receive capability is not granted yet); it is answered with an error.
+   */
+  | "not_negotiated"
   /** `messages()`: the iterator was not read and its buffer was full; the oldest was dropped. */
   | "buffer_full";
 
@@ -128,4 +147,38 @@ export class ToDeviceCapabilityError extends ToDeviceError {
     this.reason = reason;
     this.types = types;
   }
+}
+
+/** Why `ready` rejected. */
+export type NegotiationErrorReason =
+  /** The host did not finish the negotiation within `readyTimeoutMs`. */
+  | "timeout"
+  /** The host sent a malformed negotiation message; `hostMessage` carries it. */
+  | "invalid_host_message"
+  /** `close()` was called before the negotiation finished. */
+  | "closed";
+
+/** `ready` rejects with this: the widget and the host did not agree on capabilities and versions. */
+export class ToDeviceNegotiationError extends ToDeviceError {
+  override readonly name = "ToDeviceNegotiationError";
+  readonly reason: NegotiationErrorReason;
+  /** What the host sent, for `invalid_host_message`. */
+  readonly hostMessage: unknown;
+
+  constructor(message: string, reason: NegotiationErrorReason, hostMessage?: unknown) {
+    super(message);
+    this.reason = reason;
+    this.hostMessage = hostMessage;
+  }
+}
+
+/** What the host sent, for an error message: its JSON, cut short. */
+export function quote(value: unknown): string {
+  let text: string;
+  try {
+    text = JSON.stringify(value) ?? String(value);
+  } catch {
+    text = String(value);
+  }
+  return text.length > 200 ? `${text.slice(0, 200)}...` : text;
 }

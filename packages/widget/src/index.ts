@@ -1,13 +1,16 @@
 // @widget-todevice/widget: MSC3819 to-device messaging for widget authors, on matrix-widget-api.
 
+export { MAX_TIMEOUT_MS } from "./deadline.js";
 export { DEVICE_ID_PARAMETERS, readDeviceId } from "./device-id.js";
 export {
   type CapabilityErrorReason,
   type DeliveryFailures,
+  type NegotiationErrorReason,
   type ReceiveErrorReason,
   type SendErrorReason,
   ToDeviceCapabilityError,
   ToDeviceError,
+  ToDeviceNegotiationError,
   ToDeviceReceiveError,
   ToDeviceSendError,
 } from "./errors.js";
@@ -25,6 +28,7 @@ export { DEFAULT_MAX_BUFFERED } from "./subscription.js";
 export {
   type CreateToDeviceWidgetOptions,
   createToDeviceWidget,
+  DEFAULT_READY_TIMEOUT_MS,
   DEFAULT_SEND_TIMEOUT_MS,
   type ToDeviceNegotiation,
   ToDeviceWidget,

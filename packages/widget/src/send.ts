@@ -13,11 +13,12 @@ import {
 import type { Either } from "fp-ts/lib/Either.js";
 import {
   type IWidgetApiRequestData,
-  type IWidgetApiResponseData,
+  type IWidgetApiResponse,
   type WidgetApi,
   WidgetApiFromWidgetAction,
 } from "matrix-widget-api";
-import { type DeliveryFailures, type SendErrorReason, ToDeviceSendError } from "./errors.js";
+import { type DeliveryFailures, quote, type SendErrorReason, ToDeviceSendError } from "./errors.js";
+import { readFailures } from "./send-reply.js";
 
 // Section 3: one content for many devices, posted in the format the host speaks.
 
@@ -39,7 +40,11 @@ export interface SendOptions {
    * peers then accept only scoped messages), else unscoped.
    */
   readonly scope?: RequestedScope | "auto";
-  /** How long to wait for the host; default the widget's `sendTimeoutMs` (60 s). */
+  /**
+   * How long the send may take, its wait for `ready` included; default the widget's
+   * `sendTimeoutMs` (60 s). Longer than `MAX_TIMEOUT_MS` (about 24.8 days, `Infinity` included)
+   * is clamped to it; zero, negative or not a number fails with `invalid_request`.
+   */
   readonly timeoutMs?: number;
   /**
    * Resolve, with the failures in the receipt, when the host reached only some devices.
@@ -116,84 +121,78 @@ export function requestData(
 }
 
 /**
- * Posts `send_to_device` and waits `timeoutMs` for the answer. matrix-widget-api reads the
- * transport's `timeoutSeconds` once, synchronously, when a request is posted: setting it
- * around the post gives this request its own timeout without changing any other. A guard
- * timer covers transports that read it later or never.
+ * Posts `send_to_device` and resolves with the host's answer. matrix-widget-api reads the
+ * transport's `timeoutSeconds` once, synchronously, when a request is posted: setting it around
+ * the post gives this request its own timeout without changing any other. The caller's
+ * `Deadline` is the one that counts; this one lets the transport forget the request.
+ * An answer to this request ID that names another action is the host misbehaving.
  */
-export function postSendToDevice(
+export async function postSendToDevice(
   api: WidgetApi,
   data: SendRequestWire,
-  timeoutMs: number,
-): Promise<IWidgetApiResponseData> {
+  delayMs: number,
+): Promise<unknown> {
   const transport = api.transport;
   const previous = transport.timeoutSeconds;
-  let posted: Promise<IWidgetApiResponseData>;
-  transport.timeoutSeconds = timeoutMs / 1000;
+  let posted: Promise<IWidgetApiResponse>;
+  transport.timeoutSeconds = delayMs / 1000;
   try {
-    posted = transport.send<IWidgetApiRequestData, IWidgetApiResponseData>(
+    posted = transport.sendComplete<IWidgetApiRequestData, IWidgetApiResponse>(
       WidgetApiFromWidgetAction.SendToDevice,
       data as unknown as IWidgetApiRequestData,
     );
-  } catch (error) {
-    posted = Promise.reject(error);
   } finally {
     transport.timeoutSeconds = previous;
   }
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const guard = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error("Request timed out")), timeoutMs + 1_000);
-  });
-  return Promise.race([posted, guard]).finally(() => clearTimeout(timer));
+  const reply: unknown = await posted;
+  if (
+    typeof reply !== "object" ||
+    reply === null ||
+    (reply as { action?: unknown }).action !== WidgetApiFromWidgetAction.SendToDevice
+  ) {
+    throw new InvalidReplyError(
+      `the answer to this request names the action ${quote((reply as { action?: unknown } | null)?.action)}, not "send_to_device"`,
+      reply,
+    );
+  }
+  return (reply as { response?: unknown }).response;
+}
+
+/** An answer the transport accepted that is not an answer to `send_to_device`. */
+export class InvalidReplyError extends Error {
+  constructor(
+    message: string,
+    readonly reply: unknown,
+  ) {
+    super(message);
+  }
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-/**
- * The `failures` of a host's answer (section 6): `{user: {device: reason}}`, or
- * matrix-rust-sdk's `{user: [device]}`, whose reason is not given.
- */
-export function readFailures(response: unknown): DeliveryFailures {
-  if (!isRecord(response) || !isRecord(response.failures)) return {};
-  const failures: Record<string, Record<string, string>> = {};
-  for (const [userId, devices] of Object.entries(response.failures)) {
-    const reasons: Record<string, string> = {};
-    if (Array.isArray(devices)) {
-      for (const deviceId of devices) {
-        if (typeof deviceId === "string") reasons[deviceId] = "unspecified";
-      }
-    } else if (isRecord(devices)) {
-      for (const [deviceId, reason] of Object.entries(devices)) {
-        reasons[deviceId] = typeof reason === "string" ? reason : "unspecified";
-      }
-    }
-    if (Object.keys(reasons).length > 0) failures[userId] = reasons;
-  }
-  return failures;
-}
-
-export function countFailures(failures: DeliveryFailures): number {
-  let count = 0;
-  for (const devices of Object.values(failures)) count += Object.keys(devices).length;
-  return count;
-}
-
 /** The typed error for a rejected post: the host's error reply, a timeout or a dead channel. */
 export function sendErrorOf(type: string, error: unknown, timeoutMs: number): ToDeviceSendError {
+  if (error instanceof InvalidReplyError) {
+    return new ToDeviceSendError(
+      `the host's answer to the ${type} send is invalid (${error.message}); it may or may not have delivered: ${quote(error.reply)}`,
+      { reason: "invalid_reply", type, hostReply: error.reply },
+    );
+  }
   const message = error instanceof Error ? error.message : String(error);
   // matrix-widget-api rejects with WidgetApiResponseError(message, rest of the error): duck-typed,
   // since a widget may bundle another copy of the library.
   const data = isRecord(error) && isRecord(error.data) ? error.data : undefined;
   if (data !== undefined) {
-    const failures = readFailures(data);
+    const failures = Object.hasOwn(data, "failures") ? readFailures(data.failures) : {};
     return new ToDeviceSendError(`the host refused the ${type} send: ${message}`, {
       reason: "host_refused",
       type,
       hostMessage: message,
       hostError: data,
-      failures,
+      hostReply: { error: { message, ...data } },
+      failures: typeof failures === "string" ? {} : failures,
       cause: error,
     });
   }

@@ -4,6 +4,8 @@ import {
   type Format,
   formatIssues,
   type JsonObject,
+  type NormalSendRequest,
+  type ToWidgetMessage,
 } from "@widget-todevice/codec";
 import {
   type IWidgetApiRequest,
@@ -12,24 +14,27 @@ import {
   WidgetApiToWidgetAction,
 } from "matrix-widget-api";
 import { checkDeclaredTypes, isGranted, requestToDeviceCapabilities } from "./capabilities.js";
+import { Deadline, timerDelay } from "./deadline.js";
 import {
+  quote,
   ToDeviceCapabilityError,
   ToDeviceError,
+  ToDeviceNegotiationError,
   ToDeviceReceiveError,
   ToDeviceSendError,
 } from "./errors.js";
+import { guardHostMessages, type HostMisbehaviour } from "./host-guard.js";
 import { advertiseFormats, hostFormats, negotiatedFormat, sendFormat } from "./negotiation.js";
 import {
   buildRequest,
-  countFailures,
   postSendToDevice,
   type Recipients,
-  readFailures,
   requestData,
   type SendOptions,
   type SendReceipt,
   sendErrorOf,
 } from "./send.js";
+import { countFailures, readSendReply } from "./send-reply.js";
 import {
   type ContentDecoder,
   DEFAULT_MAX_BUFFERED,
@@ -48,6 +53,12 @@ import { readWidgetParameters, type WidgetParameters } from "./widget-parameters
 /** MSC3819 asks widgets to wait 60 s for `send_to_device`; matrix-widget-api waits 10 s. */
 export const DEFAULT_SEND_TIMEOUT_MS = 60_000;
 
+/**
+ * How long `ready` waits for the host to negotiate: long enough for a user to answer the host's
+ * capability prompt, short enough that a host that never asks is noticed.
+ */
+export const DEFAULT_READY_TIMEOUT_MS = 120_000;
+
 export interface ToDeviceWidgetOptions {
   /** Event types this widget sends: their send capabilities are requested. */
   readonly send?: ReadonlyArray<string>;
@@ -65,8 +76,17 @@ export interface ToDeviceWidgetOptions {
   readonly deviceId?: string;
   /** The formats to advertise to the host; default all. Legacy is always spoken. */
   readonly formats?: ReadonlyArray<Format>;
-  /** How long a send waits for the host's answer; default 60 s. */
+  /**
+   * How long a send may take, its wait for `ready` included; default 60 s. Longer than
+   * `MAX_TIMEOUT_MS` (`Infinity` included) is clamped to it; zero, negative or NaN throws.
+   */
   readonly sendTimeoutMs?: number;
+  /**
+   * How long `ready` waits for the host to ask for capabilities, answer the versions and (on
+   * hosts that notify) report what it approved; default 120 s. Clamped and checked like
+   * `sendTimeoutMs`.
+   */
+  readonly readyTimeoutMs?: number;
   /** Incoming messages that reach no handler (invalid, out of scope, a handler failed); default `console.warn`. */
   readonly onError?: ReceiveErrorHandler;
 }
@@ -122,7 +142,11 @@ export class ToDeviceWidget {
   readonly roomId: string | undefined;
   /** The device of the client rendering this widget (section 9). */
   readonly deviceId: string | undefined;
-  /** Resolves once capabilities are negotiated and the host's versions are known. */
+  /**
+   * Resolves once capabilities are negotiated and the host's versions are known. Rejects with a
+   * `ToDeviceNegotiationError` when the host does not finish within `readyTimeoutMs`, sends a
+   * malformed negotiation message, or the widget is closed first.
+   */
   readonly ready: Promise<ToDeviceNegotiation>;
 
   private readonly sendTypes: ReadonlySet<string>;
@@ -132,6 +156,9 @@ export class ToDeviceWidget {
   private readonly onError: ReceiveErrorHandler;
   private readonly subscriptions = new SubscriptionRegistry();
   private readonly stopAdvertising: () => void;
+  private readonly readyDeadline: Deadline;
+  /** The deadline of every send in progress, with its type, so that `close()` can end them. */
+  private readonly sends = new Map<Deadline, string>();
   private current: ToDeviceNegotiation | undefined;
   private closed = false;
   private readonly widgetIdParameter: string | undefined;
@@ -152,22 +179,71 @@ export class ToDeviceWidget {
     this.formats = FORMATS.filter(
       (f) => f === "legacy" || (options.formats ?? FORMATS).includes(f),
     );
-    this.sendTimeoutMs = options.sendTimeoutMs ?? DEFAULT_SEND_TIMEOUT_MS;
+    this.sendTimeoutMs = checkedDelay(
+      "sendTimeoutMs",
+      options.sendTimeoutMs ?? DEFAULT_SEND_TIMEOUT_MS,
+    );
+    const readyDelay = checkedDelay(
+      "readyTimeoutMs",
+      options.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS,
+    );
     this.onError =
       options.onError ?? ((error) => console.warn(`[to-device] ${error.message}`, error));
 
     requestToDeviceCapabilities(api, send, receive);
+    // Before the widget API starts, so that the guard sees the host's messages first.
+    guardHostMessages(api, this.onMisbehaviour);
     this.stopAdvertising = advertiseFormats(api, this.formats);
     api.on(`action:${WidgetApiToWidgetAction.SendToDevice}`, this.onToDevice);
-    this.ready = new Promise((resolve) => {
-      api.once("ready", () => {
-        void this.negotiate().then((negotiation) => {
-          this.current = negotiation;
-          resolve(negotiation);
-        });
-      });
-    });
+    this.readyDeadline = new Deadline(
+      readyDelay,
+      () =>
+        new ToDeviceNegotiationError(
+          `the host did not finish negotiating within ${readyDelay} ms: it never asked for capabilities or never notified what it approved (or the widget API had negotiated before this widget wrapped it: wrap it before api.start())`,
+          "timeout",
+        ),
+    );
+    this.ready = this.readyDeadline.race(
+      new Promise<ToDeviceNegotiation>((resolve, reject) => {
+        api.once("ready", this.onApiReady);
+        this.settleReady = { resolve, reject };
+      }),
+    );
+    // Handled here, so a widget that never awaits `ready` leaves no unhandled rejection. The
+    // negotiation counts only once `ready` resolved: not after its deadline or a misbehaviour.
+    this.ready.then(
+      (negotiation) => {
+        this.readyDeadline.cancel();
+        this.current = negotiation;
+      },
+      () => this.readyDeadline.cancel(),
+    );
   }
+
+  private settleReady:
+    | {
+        resolve: (negotiation: ToDeviceNegotiation) => void;
+        reject: (error: ToDeviceNegotiationError) => void;
+      }
+    | undefined;
+
+  private readonly onApiReady = (): void => {
+    this.negotiate().then(
+      (negotiation) => this.settleReady?.resolve(negotiation),
+      (error: unknown) => this.settleReady?.reject(error as ToDeviceNegotiationError),
+    );
+  };
+
+  private readonly onMisbehaviour = ({ problem, message }: HostMisbehaviour): void => {
+    if (this.closed) return;
+    const error = new ToDeviceNegotiationError(
+      `the host sent a malformed negotiation message, ${problem}`,
+      "invalid_host_message",
+      message,
+    );
+    if (this.current === undefined) this.readyDeadline.stop(error);
+    else console.warn(`[to-device] ${error.message}`, error);
+  };
 
   /** The widget's ID: the one the widget API learned, else the URL's. */
   get widgetId(): string | undefined {
@@ -180,8 +256,17 @@ export class ToDeviceWidget {
   }
 
   private async negotiate(): Promise<ToDeviceNegotiation> {
-    // Cached by the widget API since `start()`; `[]` if the host did not answer.
-    const host = hostFormats(await this.api.getClientVersions());
+    // Cached by the widget API since `start()`; `[]` if the host did not answer. The guard
+    // keeps malformed answers out when it runs first; this catches those it could not.
+    const versions: unknown = await this.api.getClientVersions();
+    if (!Array.isArray(versions) || versions.some((version) => typeof version !== "string")) {
+      throw new ToDeviceNegotiationError(
+        `the host sent a malformed negotiation message, its supported_versions: ${quote(versions)} (an array of strings)`,
+        "invalid_host_message",
+        versions,
+      );
+    }
+    const host = hostFormats(versions);
     const ours = this.formats.filter((format) => host.includes(format));
     const grant = (direction: "send" | "receive", types: ReadonlySet<string>) => {
       const granted = [...types].filter((type) => isGranted(this.api, direction, type));
@@ -209,6 +294,12 @@ export class ToDeviceWidget {
     content: object,
     options: SendOptions = {},
   ): Promise<SendReceipt> {
+    if (this.closed) {
+      throw new ToDeviceSendError(`the widget is closed; the ${type} send was not sent`, {
+        reason: "closed",
+        type,
+      });
+    }
     if (!this.sendTypes.has(type)) {
       throw new ToDeviceSendError(
         `${JSON.stringify(type)} is not in this widget's \`send\` types, so its capability was never requested`,
@@ -224,7 +315,57 @@ export class ToDeviceWidget {
         issues: built.left,
       });
     }
-    const negotiation = await this.ready;
+    const delay =
+      options.timeoutMs === undefined ? this.sendTimeoutMs : timerDelay(options.timeoutMs);
+    if (typeof delay === "string") {
+      throw new ToDeviceSendError(`invalid ${type} send: timeoutMs ${delay}`, {
+        reason: "invalid_request",
+        type,
+        issues: [{ path: "timeoutMs", code: "invalid_value", message: delay }],
+      });
+    }
+    // One deadline for the whole send: its wait for `ready`, then for the host's answer.
+    let phase: "ready" | "answer" = "ready";
+    const deadline = new Deadline(
+      delay,
+      () =>
+        new ToDeviceSendError(
+          phase === "ready"
+            ? `the host did not finish negotiating within the ${type} send's ${delay} ms; nothing was sent`
+            : `the host did not answer the ${type} send within ${delay} ms; it may still deliver it`,
+          { reason: "timeout", type },
+        ),
+    );
+    this.sends.set(deadline, type);
+    try {
+      let negotiation: ToDeviceNegotiation;
+      try {
+        negotiation = await deadline.race(this.ready);
+      } catch (error) {
+        if (!(error instanceof ToDeviceNegotiationError)) throw error;
+        throw new ToDeviceSendError(
+          `the ${type} send was not sent: ${error.message}`,
+          error.reason === "closed"
+            ? { reason: "closed", type, cause: error }
+            : { reason: "not_ready", type, cause: error },
+        );
+      }
+      phase = "answer";
+      return await this.post(type, built.right, negotiation, options, delay, deadline);
+    } finally {
+      deadline.cancel();
+      this.sends.delete(deadline);
+    }
+  }
+
+  private async post(
+    type: string,
+    built: NormalSendRequest,
+    negotiation: ToDeviceNegotiation,
+    options: SendOptions,
+    delay: number,
+    deadline: Deadline,
+  ): Promise<SendReceipt> {
     if (!negotiation.granted.send.includes(type)) {
       throw new ToDeviceSendError(`the host did not grant sending ${type}`, {
         reason: "not_permitted",
@@ -233,7 +374,7 @@ export class ToDeviceWidget {
     }
     const ours = this.formats.filter((format) => negotiation.hostFormats.includes(format));
     const request =
-      options.scope === "auto" && negotiation.scoped ? { ...built.right, scope: {} } : built.right;
+      options.scope === "auto" && negotiation.scoped ? { ...built, scope: {} } : built;
     const format = sendFormat(ours, request.scope !== undefined);
     const data = format === undefined ? undefined : requestData(request, format);
     if (format === undefined || data === undefined) {
@@ -242,22 +383,36 @@ export class ToDeviceWidget {
         { reason: "scope_unsupported", type },
       );
     }
-    const timeoutMs = options.timeoutMs ?? this.sendTimeoutMs;
-    let response: IWidgetApiResponseData;
+    let response: unknown;
     try {
-      response = await postSendToDevice(this.api, data, timeoutMs);
+      response = await deadline.race(postSendToDevice(this.api, data, delay));
     } catch (error) {
-      throw sendErrorOf(type, error, timeoutMs);
+      throw error instanceof ToDeviceSendError ? error : sendErrorOf(type, error, delay);
     }
-    const failures = readFailures(response);
-    const failed = countFailures(failures);
-    if (failed > 0 && options.acceptPartial !== true) {
+    // Section 6: only `{}` or a well-formed `failures` report is a success.
+    const reply = readSendReply(response);
+    if (reply.kind === "refused") {
+      throw new ToDeviceSendError(`the host refused the ${type} send: ${reply.message}`, {
+        reason: "host_refused",
+        type,
+        hostMessage: reply.message,
+        hostReply: response,
+      });
+    }
+    if (reply.kind === "invalid") {
       throw new ToDeviceSendError(
-        `the host did not reach ${failed} device(s) for ${type}: ${JSON.stringify(failures)}`,
-        { reason: "partial_failure", type, failures },
+        `the host's answer to the ${type} send is invalid (${reply.problem}); it may or may not have delivered: ${quote(response)}`,
+        { reason: "invalid_reply", type, hostReply: response },
       );
     }
-    return { format, failures };
+    const failed = countFailures(reply.failures);
+    if (failed > 0 && options.acceptPartial !== true) {
+      throw new ToDeviceSendError(
+        `the host did not reach ${failed} device(s) for ${type}: ${quote(reply.failures)}`,
+        { reason: "partial_failure", type, failures: reply.failures, hostReply: response },
+      );
+    }
+    return { format, failures: reply.failures };
   }
 
   /**
@@ -327,13 +482,32 @@ export class ToDeviceWidget {
     );
   }
 
-  /** Stops receiving and advertising; the widget API itself is left running. */
+  /**
+   * Stops receiving and advertising, and settles everything pending: `ready` if it has not
+   * settled, and every send in progress, reject with reason `"closed"`. The widget API itself
+   * is left running.
+   */
   close(): void {
     if (this.closed) return;
     this.closed = true;
     this.subscriptions.clear();
     this.stopAdvertising();
     this.api.off(`action:${WidgetApiToWidgetAction.SendToDevice}`, this.onToDevice);
+    this.api.off("ready", this.onApiReady);
+    this.readyDeadline.stop(
+      new ToDeviceNegotiationError(
+        "the widget was closed before the negotiation finished",
+        "closed",
+      ),
+    );
+    for (const [deadline, type] of this.sends) {
+      deadline.stop(
+        new ToDeviceSendError(
+          `the widget was closed before the ${type} send settled; if it was posted, the host may still deliver it`,
+          { reason: "closed", type },
+        ),
+      );
+    }
   }
 
   private checkReceivable(type: string): void {
@@ -374,9 +548,26 @@ export class ToDeviceWidget {
       // The host's bug, so the host is told, with the paths.
       return { error: { message: `Invalid to-device message: ${text}` } };
     }
-    const message = decoded.right;
+    const negotiation = this.current;
+    if (negotiation === undefined) {
+      // Scoped mode and the sender facts depend on the negotiation: nothing passes before it.
+      safely(
+        this.onError,
+        new ToDeviceReceiveError(
+          `dropped ${decoded.right.type} from ${decoded.right.sender}: it arrived before the negotiation finished`,
+          {
+            reason: "not_negotiated",
+            data,
+            type: decoded.right.type,
+            sender: decoded.right.sender,
+          },
+        ),
+      );
+      return { error: { message: "The widget has not finished negotiating capabilities" } };
+    }
+    const message = vouchedFacts(decoded.right, negotiation);
     // Second line of defence (section 7): in scoped mode only this room's messages pass.
-    if (this.current?.scoped === true && scopedRoomOf(message.content) !== this.roomId) {
+    if (negotiation.scoped && scopedRoomOf(message.content) !== this.roomId) {
       safely(
         this.onError,
         new ToDeviceReceiveError(
@@ -390,6 +581,23 @@ export class ToDeviceWidget {
     this.subscriptions.dispatch(message, this.onError);
     return {};
   }
+}
+
+/**
+ * Section 7: `sender_device` and `sender_verified` are facts only from a host that vouches for
+ * them, one that advertised a format newer than legacy (this project's driver or compatible). A
+ * stock host spreads the raw decrypted event, so there they are whatever the sender wrote.
+ */
+function vouchedFacts(message: ToWidgetMessage, negotiation: ToDeviceNegotiation): ToWidgetMessage {
+  if (negotiation.hostFormats.some((format) => format !== "legacy")) return message;
+  const { sender_device: _device, sender_verified: _verified, ...unvouched } = message;
+  return unvouched;
+}
+
+function checkedDelay(option: string, ms: number): number {
+  const delay = timerDelay(ms);
+  if (typeof delay === "string") throw new ToDeviceError(`${option} ${delay}`);
+  return delay;
 }
 
 /**

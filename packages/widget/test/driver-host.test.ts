@@ -122,7 +122,7 @@ describe("sending through the driver", () => {
   test("an unscoped send goes out once in the recipients format and reaches every device", async () => {
     homeserver.addDevice(BOB, "BOBLAPTOP");
     const alice = await embed(aliceDevice, "a1", ROOM, { send: [PING] });
-    const post = vi.spyOn(alice.widget.api.transport, "send");
+    const post = vi.spyOn(alice.widget.api.transport, "sendComplete");
     const receipt = await alice.widget.send(PING, { [BOB]: "*" }, { n: 1 });
     expect(receipt).toEqual({ format: "recipients", failures: {} });
     expect(post).toHaveBeenCalledWith("send_to_device", {

@@ -44,7 +44,7 @@ function started(widget: ToDeviceWidget): ToDeviceWidget {
   return widget;
 }
 
-test("against a stock host: the pong goes out in the legacy map to all of Bob's devices", async () => {
+test("against a stock host: the pong goes out in the legacy map to all of Bob's devices, whatever sender_device the sender wrote", async () => {
   const url = widgetUrl();
   const origin = window.location.href;
   (window as unknown as HappyDomWindow).happyDOM.setURL(url);
@@ -56,8 +56,15 @@ test("against a stock host: the pong goes out in the legacy map to all of Bob's 
   page.load();
   expect(await widget.ready).toMatchObject({ format: "legacy" });
 
+  // A stock host spreads the raw decrypted event: Bob wrote these two into the Olm plaintext.
   await page.host.feedToDevice(
-    { type: "org.example.ping", sender: BOB, content: { seq: 1 } },
+    {
+      type: "org.example.ping",
+      sender: BOB,
+      content: { seq: 1 },
+      sender_device: "FORGED",
+      sender_verified: true,
+    } as never,
     true,
   );
   await until(() => driver.sent.length === 1, "the pong");

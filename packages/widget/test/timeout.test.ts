@@ -4,7 +4,11 @@
 // answers after a fake delay, and the transports' timeouts run on the same fake clock.
 // happy-dom delivers postMessage on its own timer, which is not faked.
 import { afterEach, beforeEach, expect, test, vi } from "vitest";
-import { createToDeviceWidget, DEFAULT_SEND_TIMEOUT_MS, ToDeviceWidget } from "../src/index.js";
+import {
+  createToDeviceWidget,
+  DEFAULT_SEND_TIMEOUT_MS,
+  type ToDeviceWidget,
+} from "../src/index.js";
 import {
   embedWidget,
   type HostWindow,
@@ -100,8 +104,8 @@ test("a per-send timeout overrides the default, and other requests keep theirs",
   hostAnswersAfter(80_000);
   const timeouts: number[] = [];
   const transport = widget.api.transport;
-  const post = transport.send.bind(transport);
-  vi.spyOn(transport, "send").mockImplementation((action, data) => {
+  const post = transport.sendComplete.bind(transport);
+  vi.spyOn(transport, "sendComplete").mockImplementation((action, data) => {
     timeouts.push(transport.timeoutSeconds);
     return post(action, data);
   });
@@ -118,17 +122,19 @@ test("a per-send timeout overrides the default, and other requests keep theirs",
 
 test("the widget's sendTimeoutMs sets the default for its sends", async () => {
   widget.close();
-  const configured = new ToDeviceWidget(widget.api, { send: [PING], sendTimeoutMs: 75_000 });
-  // The wrapped API is negotiated already, so skip waiting for a `ready` that has passed.
-  Object.defineProperty(configured, "ready", { value: widget.ready });
+  widget.api.transport.stop();
+  page.stop();
+  page = embedWidget(driver, widgetUrl());
+  widget = createToDeviceWidget({ url: widgetUrl(), send: [PING], sendTimeoutMs: 75_000 });
+  page.load();
+  await widget.ready;
   const timeouts: number[] = [];
   const transport = widget.api.transport;
-  const post = transport.send.bind(transport);
-  vi.spyOn(transport, "send").mockImplementation((action, data) => {
+  const post = transport.sendComplete.bind(transport);
+  vi.spyOn(transport, "sendComplete").mockImplementation((action, data) => {
     timeouts.push(transport.timeoutSeconds);
     return post(action, data);
   });
-  await configured.send(PING, BOB, { n: 1 });
+  await widget.send(PING, BOB, { n: 1 });
   expect(timeouts).toEqual([75]);
-  configured.close();
 });

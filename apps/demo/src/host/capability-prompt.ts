@@ -14,11 +14,28 @@ export interface PromptRequest {
   readonly requested: ReadonlySet<string>;
 }
 
-/** Asks the user in `container` (the widget's card); resolves with what to approve. */
+export interface PromptAnswer {
+  readonly approved: Set<string>;
+  /** The user ticked "Remember for this widget". */
+  readonly remember: boolean;
+}
+
+/**
+ * How long the prompt's buttons ignore input after it appears. A widget can hold back its
+ * request until the user is typing (in the widget's own text box); without the delay the next
+ * keystroke or click could land on a button the user never saw.
+ */
+export const PROMPT_ARMING_DELAY_MS = 1_000;
+
+/**
+ * Asks the user in `container` (the widget's card); resolves with what to approve. Nothing is
+ * focused and the buttons are disabled for PROMPT_ARMING_DELAY_MS: the prompt never takes the
+ * keyboard, and it never scrolls the page to itself.
+ */
 export function promptForCapabilities(
   container: HTMLElement,
   request: PromptRequest,
-): Promise<Set<string>> {
+): Promise<PromptAnswer> {
   const review = reviewToDeviceCapabilities(request.requested);
   const dialog = document.createElement("form");
   dialog.className = "prompt";
@@ -73,26 +90,31 @@ export function promptForCapabilities(
     "To-device permissions are account-wide: they reach your contacts' devices directly, not only this room.";
   const buttons = document.createElement("div");
   buttons.className = "buttons";
-  buttons.innerHTML = `<button type="button" data-action="deny">Deny</button><button type="submit" data-action="allow">Allow selected</button>`;
+  buttons.innerHTML = `<label class="remember"><input type="checkbox" name="remember"> Remember for this widget</label><button type="button" data-action="deny" disabled>Deny</button><button type="submit" data-action="allow" disabled>Allow selected</button>`;
   dialog.append(list);
   if (review.grantable.length > 0) dialog.append(scope);
   dialog.append(buttons);
   container.append(dialog);
-  (dialog.querySelector("[data-action=allow]") as HTMLButtonElement).focus();
+  const rememberBox = buttons.querySelector("input[name=remember]") as HTMLInputElement;
+  const armed = window.setTimeout(() => {
+    for (const button of buttons.querySelectorAll("button")) button.disabled = false;
+  }, PROMPT_ARMING_DELAY_MS);
 
   return new Promise((resolve) => {
     const finish = (ticked: ReadonlySet<string>) => {
+      window.clearTimeout(armed);
+      const remember = rememberBox.checked;
       dialog.remove();
       // The driver's helper: reserved and malformed capabilities are never approved, whatever
       // was ticked.
       void validateToDeviceCapabilities(request.requested, (r) => ticked.has(r.capability)).then(
-        resolve,
+        (approved) => resolve({ approved, remember }),
       );
     };
     dialog.addEventListener("submit", (event) => {
       event.preventDefault();
       const ticked = new Set(
-        [...dialog.querySelectorAll<HTMLInputElement>("input[type=checkbox]:checked")].map(
+        [...list.querySelectorAll<HTMLInputElement>("input[type=checkbox]:checked")].map(
           (box) => box.value,
         ),
       );

@@ -14,8 +14,8 @@ export interface WireEntry {
   readonly title: string;
   readonly json: unknown;
   readonly tone?: WireTone;
-  /** A line under the title: sizes compared, reasons for refusals and drops. */
-  readonly note?: string;
+  /** A line under the title: sizes compared, reasons for refusals and drops (a function: made on first open). */
+  readonly note?: string | (() => string | undefined);
 }
 
 const encoder = new TextEncoder();
@@ -26,6 +26,18 @@ export function jsonBytes(value: unknown): number {
 }
 
 const MAX_ENTRIES = 600;
+/** Entries drawn per animation frame at most. */
+const DRAW_BATCH = 25;
+/** Pretty JSON shown for an entry at most; a widget may post megabytes. */
+const MAX_SHOWN_CHARS = 64 * 1024;
+
+function prettyJson(value: unknown, bytes: number): string {
+  if (bytes > MAX_SHOWN_CHARS) {
+    const text = JSON.stringify(value) ?? "";
+    return `${text.slice(0, MAX_SHOWN_CHARS)}… (${bytes.toLocaleString("en")} B in all; the first ${MAX_SHOWN_CHARS.toLocaleString("en")} characters shown, unformatted)`;
+  }
+  return JSON.stringify(value, null, 2) ?? "";
+}
 
 export class Inspector {
   readonly element: HTMLElement;
@@ -34,6 +46,8 @@ export class Inspector {
   private readonly hidden = new Set<WireKind>();
   private hideHandshake = false;
   private count = 0;
+  private readonly pending: Array<{ entry: WireEntry; at: Date }> = [];
+  private drawScheduled = false;
 
   constructor() {
     this.element = document.createElement("section");
@@ -68,13 +82,50 @@ export class Inspector {
     });
     this.element.querySelector("[data-action=clear]")?.addEventListener("click", () => {
       this.list.replaceChildren();
+      this.pending.length = 0;
       this.count = 0;
       this.updateCount();
     });
     this.updateCount();
   }
 
+  /**
+   * Queues an entry; the list is drawn once per animation frame. A hostile widget can post
+   * hundreds of messages at once: drawing each as it came (and measuring the list to keep it
+   * scrolled) stalled the page for seconds, so only the newest MAX_ENTRIES of a burst are drawn.
+   */
   record(entry: WireEntry): void {
+    this.pending.push({ entry, at: new Date() });
+    if (this.pending.length > MAX_ENTRIES)
+      this.pending.splice(0, this.pending.length - MAX_ENTRIES);
+    this.count++;
+    if (!this.drawScheduled) {
+      this.drawScheduled = true;
+      requestAnimationFrame(() => this.draw());
+    }
+  }
+
+  private draw(): void {
+    this.drawScheduled = false;
+    // A bounded batch per frame keeps each frame short; the rest waits for the next one.
+    const batch = this.pending.splice(0, DRAW_BATCH);
+    if (this.pending.length > 0) {
+      this.drawScheduled = true;
+      requestAnimationFrame(() => this.draw());
+    }
+    const atBottom =
+      this.list.childElementCount === 0 ||
+      this.list.scrollTop + this.list.clientHeight >= this.list.scrollHeight - 24;
+    const fragment = document.createDocumentFragment();
+    for (const { entry, at } of batch) fragment.append(this.render(entry, at));
+    this.list.append(fragment);
+    const excess = this.list.childElementCount - MAX_ENTRIES;
+    for (let i = 0; i < excess; i++) this.list.firstElementChild?.remove();
+    if (atBottom) this.list.scrollTop = this.list.scrollHeight;
+    this.updateCount();
+  }
+
+  private render(entry: WireEntry, time: Date): HTMLElement {
     const bytes = jsonBytes(entry.json);
     const item = document.createElement("li");
     item.className = `wire wire-${entry.kind} tone-${entry.tone ?? "plain"}`;
@@ -85,7 +136,6 @@ export class Inspector {
     if (isHandshake(entry.title)) item.dataset.handshake = "true";
     const details = document.createElement("details");
     const summary = document.createElement("summary");
-    const time = new Date();
     summary.innerHTML = `
       <time>${time.toLocaleTimeString(undefined, { hour12: false })}.${String(time.getMilliseconds()).padStart(3, "0")}</time>
       <span class="badge kind">${entry.kind}</span>
@@ -97,32 +147,28 @@ export class Inspector {
     (summary.querySelector(".who") as HTMLElement).textContent = entry.who;
     (summary.querySelector(".title") as HTMLElement).textContent = entry.title;
     details.append(summary);
-    if (entry.note !== undefined) {
-      const note = document.createElement("p");
-      note.className = "note";
-      note.textContent = entry.note;
-      details.append(note);
-    }
+    const note = document.createElement("p");
+    note.className = "note";
     const pre = document.createElement("pre");
-    // Rendered on first open: hundreds of entries of pretty JSON would slow the page.
-    details.addEventListener(
-      "toggle",
-      () => {
-        if (pre.textContent === "") pre.textContent = JSON.stringify(entry.json, null, 2);
-      },
-      { once: true },
-    );
-    details.append(pre);
+    // Both rendered on first open: hundreds of entries of pretty JSON, or a note that decodes
+    // a 5 MB request, would slow the page for entries nobody opens.
+    const noteText = typeof entry.note === "function" ? undefined : entry.note;
+    if (noteText !== undefined) note.textContent = noteText;
+    let filled = false;
+    const fill = () => {
+      if (filled) return;
+      filled = true;
+      if (typeof entry.note === "function") note.textContent = entry.note() ?? "";
+      pre.textContent = prettyJson(entry.json, bytes);
+    };
+    // On the summary's click (mouse or keyboard), before the entry opens, so that it opens
+    // with its content; on toggle too, for entries opened otherwise.
+    summary.addEventListener("click", fill, { once: true });
+    details.addEventListener("toggle", fill, { once: true });
+    details.append(note, pre);
     item.append(details);
     if (this.isHidden(item)) item.hidden = true;
-    const atBottom =
-      this.list.scrollTop + this.list.clientHeight >= this.list.scrollHeight - 24 ||
-      this.list.childElementCount === 0;
-    this.list.append(item);
-    this.count++;
-    while (this.list.childElementCount > MAX_ENTRIES) this.list.firstElementChild?.remove();
-    if (atBottom) this.list.scrollTop = this.list.scrollHeight;
-    this.updateCount();
+    return item;
   }
 
   private isHidden(item: HTMLElement): boolean {

@@ -1,7 +1,13 @@
 import "./style.css";
 import { type DriverLogger, ToDeviceDriver } from "@widget-todevice/driver";
 import { Inspector } from "./inspector.js";
-import { type EmbeddedWidget, embedWidget, type HostedClient } from "./widget-frame.js";
+import {
+  type EmbeddedWidget,
+  embedWidget,
+  type HostedClient,
+  RefusedWidgetUrl,
+} from "./widget-frame.js";
+import { checkWidgetUrl, demoWidgetOrigin } from "./widget-url-policy.js";
 import { TappedTransport } from "./wire-tap.js";
 import type { DefaultWidget, DemoRoom, DemoWorld, SimulatedClient } from "./world.js";
 
@@ -12,23 +18,58 @@ const params = new URLSearchParams(location.search);
 const app = document.getElementById("app") as HTMLElement;
 const inspector = new Inspector();
 
+// The demo's own widgets are served from the same server under another origin: a widget on the
+// host's origin with allow-same-origin could reach into the page (widget-url-policy.ts).
+const widgetBase = new URL(new URL(".", location.href).pathname, demoWidgetOrigin(location)).href;
+
 /** The project's demo widget; its URL template takes the usual variables and its widget data. */
-export const DEMO_WIDGET_URL = `${new URL("widget.html", location.href).href}?userId=$matrix_user_id&roomId=$matrix_room_id&deviceId=$org.matrix.msc3819.matrix_device_id&displayName=$matrix_display_name&theme=$org.matrix.msc2873.client_theme&formats=$formats&peers=$peers&askReserved=$ask_reserved`;
+export const DEMO_WIDGET_URL = `${widgetBase}widget.html?userId=$matrix_user_id&roomId=$matrix_room_id&deviceId=$org.matrix.msc3819.matrix_device_id&displayName=$matrix_display_name&theme=$org.matrix.msc2873.client_theme&formats=$formats&peers=$peers&askReserved=$ask_reserved`;
 /** A widget written against plain matrix-widget-api, as most widgets are today (legacy format). */
-export const STOCK_WIDGET_URL = `${new URL("stock-widget.html", location.href).href}?userId=$matrix_user_id&deviceId=$matrix_device_id&peers=$peers`;
+export const STOCK_WIDGET_URL = `${widgetBase}stock-widget.html?userId=$matrix_user_id&deviceId=$matrix_device_id&peers=$peers`;
 
 const ALL_FORMATS = "legacy,recipients,scoped";
 const UNSCOPED_FORMATS = "legacy,recipients";
 
+/** sessionStorage key: the homeserver the user agreed to use (typed it, or said yes to a link). */
+const HOMESERVER_CONSENT = "widget-todevice-demo.homeserver";
+
 async function createWorld(): Promise<DemoWorld> {
   const homeserverUrl = params.get("homeserver");
   if (homeserverUrl !== null && homeserverUrl !== "") {
+    // A link chose this server: registering accounts there is the user's call, not the link's.
+    if (sessionStorage.getItem(HOMESERVER_CONSENT) !== homeserverUrl) {
+      await askToUseHomeserver(homeserverUrl);
+      sessionStorage.setItem(HOMESERVER_CONSENT, homeserverUrl);
+    }
     // Loaded only here: embedded mode never downloads matrix-js-sdk or its crypto wasm.
     const { createHomeserverWorld } = await import("./homeserver-mode.js");
     return createHomeserverWorld(homeserverUrl, (line) => setStatus(line));
   }
   const { createEmbeddedWorld } = await import("./embedded.js");
   return createEmbeddedWorld();
+}
+
+/** Resolves when the user agrees to use `homeserverUrl`; the other choice leaves the page. */
+function askToUseHomeserver(homeserverUrl: string): Promise<void> {
+  const panel = document.createElement("section");
+  panel.className = "consent";
+  panel.dataset.testid = "homeserver-consent";
+  panel.innerHTML = `
+    <h2>Use this homeserver?</h2>
+    <p>This link asks the demo to run on the homeserver <code></code>. It would register two new
+    accounts there and send their messages through it; that server sees what they do.</p>
+    <div class="buttons">
+      <button type="button" class="primary">Use this homeserver</button>
+      <a href="?">Stay in embedded mode</a>
+    </div>`;
+  (panel.querySelector("code") as HTMLElement).textContent = homeserverUrl;
+  app.replaceChildren(panel);
+  return new Promise((resolve) => {
+    panel.querySelector("button")?.addEventListener("click", () => {
+      panel.remove();
+      resolve();
+    });
+  });
 }
 
 function setStatus(text: string): void {
@@ -147,6 +188,8 @@ function renderHeader(world: DemoWorld): HTMLElement {
     ) as HTMLInputElement;
     const next = new URLSearchParams(location.search);
     next.set("homeserver", input.value);
+    // Typed here by the user: no need to ask again on the next page.
+    sessionStorage.setItem(HOMESERVER_CONSENT, input.value);
     location.search = next.toString();
   });
   if (world.controls !== undefined) header.append(world.controls);
@@ -179,10 +222,49 @@ function renderLoader(world: DemoWorld, columns: ReadonlyArray<ClientColumn>): H
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     const url = (form.elements.namedItem("url") as HTMLInputElement).value.trim();
-    const targets = select.value === "all" ? columns : [columns[Number(select.value)]];
-    for (const column of targets) if (column !== undefined) loadUserWidget(world, column, url);
+    const chosen = select.value === "all" ? columns : [columns[Number(select.value)]];
+    loadUserWidgets(
+      world,
+      chosen.filter((column) => column !== undefined),
+      url,
+    );
   });
   return form;
+}
+
+/** The page's list of refused widget URLs, each with the reason. */
+const refusals = document.createElement("ul");
+refusals.className = "refusals";
+refusals.setAttribute("aria-live", "polite");
+
+function showRefusal(url: string, reason: string): void {
+  const item = document.createElement("li");
+  item.dataset.testid = "widget-refused";
+  item.textContent = `Not loaded: ${url} — ${reason}.`;
+  refusals.append(item);
+}
+
+/** Loads the widget at `url` into `targets`, or says in the page why it will not. */
+function loadUserWidgets(
+  world: DemoWorld,
+  targets: ReadonlyArray<ClientColumn>,
+  url: string,
+): void {
+  const check = checkWidgetUrl(url, location.origin);
+  if (!check.ok) {
+    showRefusal(url, check.reason);
+    return;
+  }
+  for (const column of targets) {
+    try {
+      loadUserWidget(world, column, url);
+    } catch (error) {
+      if (!(error instanceof RefusedWidgetUrl)) throw error;
+      // Filled in, the template became a URL the host does not load; once per URL is enough.
+      showRefusal(error.url, error.reason);
+      return;
+    }
+  }
 }
 
 function loadUserWidget(world: DemoWorld, column: ClientColumn, url: string): void {
@@ -255,7 +337,13 @@ async function main(): Promise<void> {
   clientsRow.className = "clients";
   const columns = world.clients.map((client) => renderClient(world, client));
   const page = document.createElement("main");
-  page.append(renderHeader(world), renderLoader(world, columns), clientsRow, inspector.element);
+  page.append(
+    renderHeader(world),
+    renderLoader(world, columns),
+    refusals,
+    clientsRow,
+    inspector.element,
+  );
   app.replaceChildren(page);
   for (const column of columns) {
     const section = column.rooms.values().next().value?.list.closest("section");
@@ -267,9 +355,7 @@ async function main(): Promise<void> {
       if (room !== undefined) addDemoWidget(world, column, room, widget);
     }
   }
-  for (const url of params.getAll("widget")) {
-    for (const column of columns) loadUserWidget(world, column, url);
-  }
+  for (const url of params.getAll("widget")) loadUserWidgets(world, columns, url);
   document.body.dataset.ready = "true";
 }
 

@@ -1,4 +1,9 @@
-import type { ToDeviceDriver, WidgetAttachment } from "@widget-todevice/driver";
+import {
+  type BlockedWidgetMessage,
+  guardWidgetFrame,
+  type ToDeviceDriver,
+  type WidgetAttachment,
+} from "@widget-todevice/driver";
 import {
   ClientWidgetApi,
   type IWidget,
@@ -8,7 +13,9 @@ import {
 } from "matrix-widget-api";
 import { markdownCode, promptForCapabilities, reviewOf } from "./capability-prompt.js";
 import type { Inspector } from "./inspector.js";
+import { RememberedApprovals } from "./remembered-approvals.js";
 import { compareWithLegacy } from "./request-size.js";
+import { checkWidgetUrl } from "./widget-url-policy.js";
 import type { TappedTransport } from "./wire-tap.js";
 import type { DemoRoom, SimulatedClient } from "./world.js";
 
@@ -45,8 +52,18 @@ export interface EmbeddedWidget {
 const CLIENT_ID = "org.example.widget_todevice.demo";
 let widgetCounter = 0;
 
-/** Approvals a user chose with "remember", per widget URL, for this page's life. */
-const remembered = new Map<string, Set<string>>();
+const remembered = new RememberedApprovals();
+
+/** A widget URL the host will not embed, with the reason to show. */
+export class RefusedWidgetUrl extends Error {
+  constructor(
+    readonly url: string,
+    readonly reason: string,
+  ) {
+    super(`Refused widget URL ${url}: ${reason}`);
+    this.name = "RefusedWidgetUrl";
+  }
+}
 
 class DemoHostWidgetDriver extends WidgetDriver {
   constructor(
@@ -86,9 +103,13 @@ export function renderWidgetUrl(
     deviceId: client.deviceId,
     baseUrl: hosted.baseUrl,
   });
-  const parsed = new URL(templated, location.href);
+  // Checked again filled in: a template variable could have changed what the URL is.
+  const check = checkWidgetUrl(templated, location.origin);
+  if (!check.ok) throw new RefusedWidgetUrl(templated, check.reason);
+  const parsed = check.url;
   parsed.searchParams.set("widgetId", widget.id);
-  parsed.searchParams.set("parentUrl", location.href.split("#", 2)[0] ?? location.href);
+  // The origin only: the page's URL (its query, `?homeserver=` included) is none of its business.
+  parsed.searchParams.set("parentUrl", location.origin);
   // URL encodes `$`; widgets expect unfilled variables to stay readable (as Element Web does).
   return parsed.toString().replace(/%24/g, "$");
 }
@@ -104,6 +125,10 @@ function stableVariables(hosted: HostedClient): Record<string, string> {
   };
 }
 
+/**
+ * Embeds the widget `spec` in `room` of `hosted`'s client, into `container`.
+ * @throws RefusedWidgetUrl when the URL is not one the host loads (see widget-url-policy.ts)
+ */
 export function embedWidget(
   hosted: HostedClient,
   room: DemoRoom,
@@ -111,6 +136,8 @@ export function embedWidget(
   container: HTMLElement,
 ): EmbeddedWidget {
   const { client, inspector } = hosted;
+  const check = checkWidgetUrl(spec.url, location.origin);
+  if (!check.ok) throw new RefusedWidgetUrl(spec.url, check.reason);
   widgetCounter++;
   const id = `w${widgetCounter}-${client.deviceId.toLowerCase()}`;
   const definition: IWidget = {
@@ -159,25 +186,36 @@ export function embedWidget(
   iframe.dataset.widgetId = id;
   holder.append(iframe);
 
+  const rememberKey = RememberedApprovals.key({
+    userId: client.userId,
+    deviceId: client.deviceId,
+    roomId: room.roomId,
+    url: spec.url,
+  });
+  // Everything asked for and granted so far: renegotiation asks only for what is new.
+  const allRequested = new Set<string>();
+  const allApproved = new Set<string>();
   const decide = async (requested: Set<string>): Promise<Set<string>> => {
     status.textContent = "asking for permissions…";
-    const rememberKey = spec.url;
     let approved: Set<string>;
-    const review = reviewOf(requested);
     if (spec.preapproved === true) {
-      approved = new Set(review.grantable.map((g) => g.capability));
-    } else if (remembered.has(rememberKey)) {
-      const choice = remembered.get(rememberKey) as Set<string>;
-      approved = new Set([...requested].filter((c) => choice.has(c)));
+      approved = new Set(reviewOf(requested).grantable.map((g) => g.capability));
     } else {
-      approved = await promptForCapabilities(holder, {
-        widgetName: spec.name,
-        origin: widget.origin,
-        requested,
-      });
-      remembered.set(rememberKey, approved);
+      const recalled = remembered.recall(rememberKey, requested);
+      approved = recalled.approved;
+      if (recalled.undecided.size > 0) {
+        const answer = await promptForCapabilities(holder, {
+          widgetName: spec.name,
+          origin: widget.origin,
+          requested: recalled.undecided,
+        });
+        if (answer.remember) remembered.remember(rememberKey, recalled.undecided, answer.approved);
+        for (const capability of answer.approved) approved.add(capability);
+      }
     }
-    showPermissions(permissions, review, approved, spec.preapproved === true);
+    for (const capability of requested) allRequested.add(capability);
+    for (const capability of approved) allApproved.add(capability);
+    showPermissions(permissions, reviewOf(allRequested), allApproved, spec.preapproved === true);
     status.textContent = "running";
     return approved;
   };
@@ -198,6 +236,13 @@ export function embedWidget(
     recordPostMessage(inspector, "widget → host", label, event.data as IWidgetApiRequest);
   };
   window.addEventListener("message", fromWidget);
+  // Before the ClientWidgetApi: only this iframe may speak for this widget ID (protocol §10).
+  const unguard = guardWidgetFrame({
+    widgetId: id,
+    iframe,
+    origin: widget.origin,
+    onBlocked: (blocked) => recordBlocked(inspector, label, blocked),
+  });
 
   const api = new ClientWidgetApi(
     widget,
@@ -219,6 +264,7 @@ export function embedWidget(
     api.stop();
     hosted.transport.widgets.delete(tapped);
     window.removeEventListener("message", fromWidget);
+    unguard();
     card.remove();
   };
   (card.querySelector(".remove") as HTMLElement).addEventListener("click", remove);
@@ -275,14 +321,36 @@ function recordPostMessage(
   });
 }
 
+/** A message that claimed this widget's ID from elsewhere, stopped by the frame guard. */
+function recordBlocked(inspector: Inspector, who: string, blocked: BlockedWidgetMessage): void {
+  const message = (typeof blocked.data === "object" ? blocked.data : {}) as {
+    action?: unknown;
+    response?: unknown;
+  };
+  const action = typeof message.action === "string" ? message.action : "(no action)";
+  const where =
+    blocked.reason === "foreign_source"
+      ? "not from that widget's frame"
+      : "from that widget's frame, but at another origin than the widget's";
+  inspector.record({
+    kind: "postMessage",
+    direction: "frame → host",
+    who,
+    title: `blocked: ${action} ${message.response === undefined ? "request" : "reply"}`,
+    json: blocked.data,
+    tone: "error",
+    note: `Stopped: it claims widget ${blocked.widgetId} but came ${where} (origin ${blocked.origin}); the widget API never saw it.`,
+  });
+}
+
 function noteFor(
   action: string,
   isReply: boolean,
   message: IWidgetApiRequest & { response?: unknown },
-): { note?: string } {
+): { note?: string | (() => string | undefined) } {
   if (action === "send_to_device" && !isReply && message.api === "fromWidget") {
-    const note = compareWithLegacy(message.data);
-    return note === undefined ? {} : { note };
+    // Decoding a request may take a while (a widget can send megabytes): only when opened.
+    return { note: () => compareWithLegacy(message.data) };
   }
   if (isReply && typeof message.response === "object" && message.response !== null) {
     const error = (message.response as { error?: { message?: unknown } }).error;

@@ -277,16 +277,24 @@ for (const option of formatSelect.options)
   option.disabled = !formats.includes(option.value as Format);
 if (!formats.includes("scoped")) formatSelect.value = "recipients";
 
-void widget.ready.then((negotiation) => {
-  const status = $("#status");
-  status.dataset.format = negotiation.format;
-  status.dataset.scoped = String(negotiation.scoped);
-  status.textContent = `host speaks ${negotiation.hostFormats.join(", ") || "nothing new"} · ${negotiation.scoped ? "scoped mode: receives only messages scoped to this room" : "receives unscoped and scoped messages"}`;
-  if (negotiation.granted.send.length === 0) status.textContent += " · sending not granted";
-  for (const option of formatSelect.options) {
-    if (option.value !== "legacy" && !negotiation.hostFormats.includes(option.value as Format)) {
-      option.disabled = true;
+void widget.ready.then(
+  (negotiation) => {
+    const status = $("#status");
+    status.dataset.format = negotiation.format;
+    status.dataset.scoped = String(negotiation.scoped);
+    status.textContent = `host speaks ${negotiation.hostFormats.join(", ") || "nothing new"} · ${negotiation.scoped ? "scoped mode: receives only messages scoped to this room" : "receives unscoped and scoped messages"}`;
+    if (negotiation.granted.send.length === 0) status.textContent += " · sending not granted";
+    for (const option of formatSelect.options) {
+      if (option.value !== "legacy" && !negotiation.hostFormats.includes(option.value as Format)) {
+        option.disabled = true;
+      }
     }
-  }
-  document.body.dataset.ready = "true";
-});
+    document.body.dataset.ready = "true";
+  },
+  (error: unknown) => {
+    // No negotiation (the host never asked, or the user never answered): say so, do not throw.
+    const status = $("#status");
+    status.dataset.failed = "true";
+    status.textContent = `no to-device messaging: ${error instanceof Error ? error.message : String(error)}`;
+  },
+);

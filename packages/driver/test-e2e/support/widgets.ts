@@ -57,7 +57,10 @@ export function hostOn(
     retry: { initialBackoffMs: 50, maxBackoffMs: 400 },
     ...options.driver,
   });
-  drivers.push(() => driver.dispose());
+  drivers.push(() => {
+    driver.dispose();
+    transport.dispose();
+  });
   return {
     started,
     transport,
