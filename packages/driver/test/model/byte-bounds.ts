@@ -1,24 +1,26 @@
 /**
- * The byte bound on what the host keeps per widget for incoming messages (the pre-negotiation
- * buffer and the de-duplication memory), read from the driver's own account of it.
+ * The byte bounds on what the host keeps per widget for incoming messages (protocol §7): the
+ * pre-negotiation buffer and the de-duplication memory, read from the driver's own account
+ * (`stats.retained`) and held to the bounds it documents (the driver runs with its defaults).
  */
-import type { ToDeviceDriver, WidgetAttachment } from "../../src/index.js";
+import {
+  DEFAULT_DEDUP_MAX_BYTES,
+  DEFAULT_PRE_NEGOTIATION,
+  type WidgetAttachment,
+} from "../../src/index.js";
 
-export interface RetainedBytes {
-  readonly retained: number;
-  readonly limit: number;
-}
-
-/** `undefined` when the driver does not account for retained bytes. */
-export function bufferBoundOf(
-  _driver: ToDeviceDriver,
-  attachment: WidgetAttachment | undefined,
-): RetainedBytes | undefined {
-  if (attachment === undefined) return undefined;
-  const stats = attachment.stats as unknown as Record<string, unknown>;
-  const retained = stats.retainedBytes;
-  const limit = stats.maxRetainedBytes;
-  return typeof retained === "number" && typeof limit === "number"
-    ? { retained, limit }
-    : undefined;
+/** What is over its bound, in words; empty when all is within. */
+export function overByteBounds(attachment: WidgetAttachment | undefined): string[] {
+  if (attachment === undefined) return [];
+  const { bufferedBytes, dedupBytes, retainedBytes } = attachment.stats.retained;
+  const over: string[] = [];
+  if (bufferedBytes > DEFAULT_PRE_NEGOTIATION.maxBytes)
+    over.push(
+      `holds ${bufferedBytes} bytes before negotiation (bound ${DEFAULT_PRE_NEGOTIATION.maxBytes})`,
+    );
+  if (dedupBytes > DEFAULT_DEDUP_MAX_BYTES)
+    over.push(`remembers ${dedupBytes} bytes of msgids (bound ${DEFAULT_DEDUP_MAX_BYTES})`);
+  if (retainedBytes !== bufferedBytes + dedupBytes)
+    over.push(`reports ${retainedBytes} retained bytes, not the sum of its parts`);
+  return over;
 }
