@@ -13,6 +13,7 @@ export interface AnswerDeadlineOptions {
   readonly negotiated: number;
 }
 
+/** 8 s for stock widgets, 55 s for widgets that speak a newer format (section 6). */
 export const DEFAULT_ANSWER_DEADLINE: AnswerDeadlineOptions = {
   stock: 8_000,
   negotiated: 55_000,
