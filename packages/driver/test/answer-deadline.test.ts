@@ -128,6 +128,45 @@ describe("a stock widget (10 s timeout)", () => {
     expect(contents(world)).toEqual([{ n: 1 }, { barrier: true }]);
   });
 
+  it("is answered `deadline` when a device list lookup outlasts the deadline, and nothing leaves", async () => {
+    const world = createWorld();
+    const frame = await stockWidget(world);
+    // Bob is not tracked yet: the send's key query takes 20 s.
+    world.homeserver.keyQueryDelayMs = 20_000;
+    const sent = stockSend(frame, { n: 1 });
+    await vi.advanceTimersByTimeAsync(9_000);
+    expect(sent.settled).toBe(true);
+    expect(errorData(sent.error)?.message).toMatch(/answer deadline of 8000 ms passed/);
+    expect(errorData(sent.error)?.failures).toEqual({ [BOB]: { BOBDEV: "deadline" } });
+
+    await barrier(world, frame);
+    expect(contents(world)).toEqual([{ barrier: true }]);
+    expect(world.homeserver.sendLog).toHaveLength(1);
+  });
+
+  it("reports the chunk in flight `outcome_unknown` and the chunk not started `deadline`", async () => {
+    const world = createWorld({
+      chunkLimits: { maxMessagesPerRequest: 1 },
+      maxConcurrentRequests: 1,
+    });
+    world.homeserver.addDevice(BOB, "BOBDEV2");
+    const frame = await stockWidget(world);
+    world.homeserver.failNextSends({ kind: "slow", delayMs: 20_000 });
+    const sent = track(
+      frame.widgetApi.sendToDevice(PING, true, { [BOB]: { BOBDEV: { n: 1 }, BOBDEV2: { n: 1 } } }),
+    );
+    await vi.advanceTimersByTimeAsync(9_000);
+    expect(sent.settled).toBe(true);
+    expect(errorData(sent.error)?.failures).toEqual({
+      [BOB]: { BOBDEV: "outcome_unknown", BOBDEV2: "deadline" },
+    });
+
+    await barrier(world, frame);
+    // The request in flight was accepted late; the chunk not started never left.
+    expect(world.homeserver.sendLog.map((r) => r.messageCount)).toEqual([1, 1]);
+    expect(contents(world)).toEqual([{ n: 1 }, { barrier: true }]);
+  });
+
   it("forWidgetDriver answers within the stock deadline", async () => {
     const world = createWorld();
     const sendToDevice = world.driver.forWidgetDriver({
