@@ -62,7 +62,9 @@ async function stockSend(frame: WidgetFrame, tag: string, n: number) {
     // The widget's own timeout rejects with a plain Error, not a reply from the driver.
     expect(error).toBeInstanceOf(WidgetApiResponseError);
     const { message, data } = error as WidgetApiResponseError;
-    return { ok: false as const, message, failures: data.failures as unknown };
+    // The driver's reply carries `failures` next to matrix-widget-api's own details.
+    const { failures } = data as { failures?: unknown };
+    return { ok: false as const, message, failures };
   }
 }
 
