@@ -19,6 +19,9 @@ export const DEFAULT_ANSWER_DEADLINE: AnswerDeadlineOptions = {
   negotiated: 55_000,
 };
 
+/** The longest delay a timer takes (2^31 - 1 ms); a longer deadline never passes. */
+const MAX_TIMER_MS = 2_147_483_647;
+
 /** What `race` returns when the deadline passed first. */
 export const PASSED: unique symbol = Symbol("deadline passed");
 
@@ -35,7 +38,7 @@ export class AnswerDeadline {
   readonly at: number;
   private readonly expiry = new AbortController();
   private readonly stopping = new AbortController();
-  private readonly timer: ReturnType<typeof setTimeout>;
+  private readonly timer: ReturnType<typeof setTimeout> | undefined;
   private readonly onDetach = () => this.stopping.abort();
 
   constructor(
@@ -45,10 +48,14 @@ export class AnswerDeadline {
     this.expired = this.expiry.signal;
     this.stop = this.stopping.signal;
     this.at = Date.now() + ms;
-    this.timer = setTimeout(() => {
-      this.expiry.abort();
-      this.stopping.abort();
-    }, ms);
+    // A timer longer than its maximum would fire at once, so such a deadline has none.
+    this.timer =
+      ms <= MAX_TIMER_MS
+        ? setTimeout(() => {
+            this.expiry.abort();
+            this.stopping.abort();
+          }, ms)
+        : undefined;
     if (detached?.aborted) this.stopping.abort();
     else detached?.addEventListener("abort", this.onDetach, { once: true });
   }

@@ -229,6 +229,10 @@ export class ToDeviceSender {
       });
     void answer.then(() => {
       deadline.dispose();
+      if (deadline.passed)
+        this.config.logger.warn(
+          `to-device send answered at its ${deadline.ms} ms deadline; nothing more of it is sent`,
+        );
       // Later sends to the same users wait for this one's turn and for its requests to settle,
       // so that a request answered late cannot land after a later one (section 6's order). A
       // request the transport never settles holds the lane no longer than the retry deadline.

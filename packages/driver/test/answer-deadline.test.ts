@@ -228,3 +228,20 @@ describe("a widget that speaks a newer format (60 s timeout)", () => {
     },
   );
 });
+
+describe("answerDeadlineMs", () => {
+  it("longer than a timer can wait means no deadline, not an immediate one", async () => {
+    const world = createWorld({ answerDeadlineMs: { negotiated: Number.POSITIVE_INFINITY } });
+    const { frame } = await world.widget(
+      {},
+      { capabilities: [send(PING)], advertisesFormats: true },
+    );
+    world.homeserver.failNextSends({ kind: "slow", delayMs: 50 });
+    const reply = await frame.send({
+      type: PING,
+      recipient_devices: { [BOB]: ["BOBDEV"] },
+      content: { n: 1 },
+    });
+    expect(reply).toEqual({ ok: true, response: {} });
+  });
+});
