@@ -55,7 +55,8 @@ export interface ToDeviceDriverOptions {
    * once and nothing more of the send goes out. `stock` (default 8 s) is for widgets that
    * advertised only the legacy format or are not negotiated yet, and for `forWidgetDriver`: a
    * stock matrix-widget-api widget gives up after 10 s. `negotiated` (default 55 s) is for
-   * widgets that advertised or used a newer format: the widget package waits 60 s.
+   * widgets that advertised or used a newer format: the widget package waits 60 s. A value
+   * over 2^31 - 1 ms (`Infinity`) means no deadline.
    */
   readonly answerDeadlineMs?: Partial<AnswerDeadlineOptions>;
   /** Per device message, after encryption; default 65,536 bytes. */

@@ -564,7 +564,11 @@ export class ToDeviceSender {
           // In flight at the deadline: answered now, its outcome unknown.
           if ((await deadline.race(request)) === PASSED) unanswered = true;
         } catch (error) {
-          if (error instanceof SendToDeviceError) lastError = error;
+          // What the retry saw: an unclassified error counts as no answer, as in `retry.ts`.
+          lastError =
+            error instanceof SendToDeviceError
+              ? error
+              : new SendToDeviceError(error instanceof Error ? error.message : String(error));
           throw error;
         }
       },
@@ -596,7 +600,7 @@ export class ToDeviceSender {
     // `unknown_device: 2, http_500: 1`
     const summary = [...counts].map(([reason, n]) => `${reason}: ${n}`).join(", ");
     if (counts.has("outcome_unknown"))
-      return `the outcome is unknown: the homeserver did not answer in time, so the message may have been delivered (${summary})`;
+      return `the outcome is unknown: the homeserver's answer was lost or did not come in time, so the message may have been delivered (${summary})`;
     if (counts.has("deadline"))
       return `the answer deadline of ${deadline.ms} ms passed before the message could be sent; nothing more of it will be sent (${summary})`;
     return `no device received the message (${summary})`;
