@@ -6,9 +6,12 @@ import type { SendToDeviceError } from "./transport.js";
 /**
  * Why one device did not get the message. The driver uses `unknown_device`, `no_devices`,
  * `no_olm_session`, `withheld`, `too_large`, `http_<status>`, `network_error`,
- * `device_list_timeout`, `encryption_failed`, `cancelled` and `cleartext_refused` (a cleartext
+ * `device_list_timeout`, `encryption_failed`, `cancelled`, `cleartext_refused` (a cleartext
  * send whose room became encrypted before this device's request left: section 5 holds at
- * departure, so the rest of the send is not sent); an encryption layer may add its own.
+ * departure, so the rest of the send is not sent), `deadline` (the widget's answer deadline
+ * passed before this device's request left; it never will) and `outcome_unknown` (the request
+ * got no answer, before the deadline or after a dropped connection: the homeserver may have
+ * delivered it); an encryption layer may add its own.
  */
 export type DeliveryFailureReason = string;
 
@@ -53,6 +56,10 @@ export class FailureCollector {
     }
     if (!devices.has(deviceId)) this.count++;
     devices.set(deviceId, reason);
+  }
+
+  has(userId: string, deviceId: string): boolean {
+    return this.byUser.get(userId)?.has(deviceId) === true;
   }
 
   get size(): number {

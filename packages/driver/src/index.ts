@@ -1,5 +1,6 @@
 // @widget-todevice/driver: the host side of MSC3819 widget to-device messaging.
 
+export { type AnswerDeadlineOptions, DEFAULT_ANSWER_DEADLINE } from "./answer-deadline.js";
 export {
   describeToDeviceCapability,
   isGrantableToDeviceCapability,

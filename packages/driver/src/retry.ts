@@ -11,14 +11,14 @@ export interface RetryOptions {
   readonly maxBackoffMs: number;
   /** A 429 asking to wait longer than this is reported at once instead of waited out. */
   readonly maxRetryAfterMs: number;
-  /** No retry starts after this long since the first attempt. */
+  /** No retry starts after this long since the first attempt; clamped to the answer deadline. */
   readonly deadlineMs: number;
 }
 
 /**
- * Defaults: five attempts over at most 30 s. A widget built on this project's widget package
- * waits 60 s for the answer (MSC3819's advice), so the driver always answers first; Synapse's
- * `retry_after_ms` for to-device rate limits is typically well under a second.
+ * Defaults: five attempts over at most 30 s, and never past the send's answer deadline (the
+ * sender clamps `deadlineMs` to it, section 6). Synapse's `retry_after_ms` for to-device rate
+ * limits is typically well under a second.
  */
 export const DEFAULT_RETRY_OPTIONS: RetryOptions = {
   maxAttempts: 5,

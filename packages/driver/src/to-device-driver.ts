@@ -14,6 +14,7 @@ import {
   type IWidgetApiResponseData,
   WidgetApiToWidgetAction,
 } from "matrix-widget-api";
+import { type AnswerDeadlineOptions, DEFAULT_ANSWER_DEADLINE } from "./answer-deadline.js";
 import { type ChunkLimits, DEFAULT_CHUNK_LIMITS } from "./chunking.js";
 import type { DeliveryFailures, MatrixApiError } from "./delivery-report.js";
 import type { EncryptionPolicy } from "./encryption-policy.js";
@@ -48,6 +49,16 @@ export interface ToDeviceDriverOptions {
   readonly allowGlobalCleartext?: boolean;
   readonly chunkLimits?: Partial<ChunkLimits>;
   readonly retry?: Partial<RetryOptions>;
+  /**
+   * How long a send may take before the widget is answered (section 6), covering its wait in
+   * line, device lists, encryption, chunks and retries. When it passes the widget is answered at
+   * once and nothing more of the send goes out. `stock` (default 8 s) is for widgets that
+   * advertised only the legacy format or are not negotiated yet, and for `forWidgetDriver`: a
+   * stock matrix-widget-api widget gives up after 10 s. `negotiated` (default 55 s) is for
+   * widgets that advertised or used a newer format: the widget package waits 60 s. A value
+   * over 2^31 - 1 ms (`Infinity`) means no deadline.
+   */
+  readonly answerDeadlineMs?: Partial<AnswerDeadlineOptions>;
   /** Per device message, after encryption; default 65,536 bytes. */
   readonly maxMessageBytes?: number;
   /**
@@ -169,6 +180,7 @@ export function responseOf(result: SendResult): IWidgetApiResponseData {
 export class ToDeviceDriver {
   readonly router: ToDeviceRouter;
   private readonly sender: ToDeviceSender;
+  private readonly answerDeadline: AnswerDeadlineOptions;
   private readonly maxPending: number;
   private readonly limits: Partial<Limits> | undefined;
   private readonly logger: DriverLogger;
@@ -179,6 +191,7 @@ export class ToDeviceDriver {
     this.logger = options.logger ?? consoleLogger;
     this.limits = options.limits;
     this.maxPending = options.maxPendingSendsPerWidget ?? 128;
+    this.answerDeadline = { ...DEFAULT_ANSWER_DEADLINE, ...options.answerDeadlineMs };
     this.sender = new ToDeviceSender({
       transport: options.transport,
       encryptionPolicy: options.encryptionPolicy ?? "strict",
@@ -252,17 +265,9 @@ export class ToDeviceDriver {
         return;
       }
       pending++;
-      const context: SendContext = {
-        roomId: binding.roomId,
-        roomEncrypted: isRoomEncrypted,
-        widgetType: api.widget.type,
-        order,
-        signal: controller.signal,
-      };
       this.handle(
         request.data,
         (type) => canUse("send", type),
-        context,
         (format) => {
           // Sending in a format is as good as advertising it.
           advertised.add(format);
@@ -270,6 +275,18 @@ export class ToDeviceDriver {
             formats = [...formats, format];
             route.negotiated(formats);
           }
+          // Section 6: a widget that speaks a newer format waits as long as the widget package.
+          const speaksNewer = [...(formats ?? []), ...advertised].some((f) => f !== "legacy");
+          return {
+            roomId: binding.roomId,
+            roomEncrypted: isRoomEncrypted,
+            widgetType: api.widget.type,
+            order,
+            signal: controller.signal,
+            answerDeadlineMs: speaksNewer
+              ? this.answerDeadline.negotiated
+              : this.answerDeadline.stock,
+          };
         },
       )
         .then((response) => reply(request, response))
@@ -335,13 +352,14 @@ export class ToDeviceDriver {
         roomEncrypted: isRoomEncrypted,
         widgetType: binding.widgetType,
         order,
+        // matrix-widget-api answers the widget itself, in the only format it knows: legacy.
+        answerDeadlineMs: this.answerDeadline.stock,
       };
       // matrix-widget-api checked the capability before calling.
       const response = await this.handle(
         { type: eventType, encrypted, messages: contentMap },
         () => true,
-        context,
-        () => undefined,
+        () => context,
       );
       if (response.error !== undefined) {
         const error = response.error as {
@@ -367,13 +385,12 @@ export class ToDeviceDriver {
   private async handle(
     data: unknown,
     canSend: (type: string) => boolean,
-    context: SendContext,
-    sawFormat: (format: Format) => void,
+    contextFor: (format: Format) => SendContext,
   ): Promise<IWidgetApiResponseData> {
     try {
       const checked = checkSendRequest(data, canSend, this.limits);
       if (!checked.ok) return { error: { message: checked.message } };
-      sawFormat(checked.request.format);
+      const context = contextFor(checked.request.format);
       return responseOf(await this.sender.send(checked.request, context));
     } catch (error) {
       // Section 8: never a crash, never silence.

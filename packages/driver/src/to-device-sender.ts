@@ -1,5 +1,6 @@
 import type { JsonObject, NormalSendRequest, RecipientGroup } from "@widget-todevice/codec";
 import { ALL_DEVICES } from "@widget-todevice/codec";
+import { AnswerDeadline, PASSED } from "./answer-deadline.js";
 import { ChunkBuilder, type ChunkLimits, type SizedMessage } from "./chunking.js";
 import {
   type DeliveryFailures,
@@ -56,6 +57,11 @@ export interface SendContext {
   readonly order: RecipientOrder;
   /** Aborted when the widget is detached: no new request starts, no retry waits. */
   readonly signal?: AbortSignal | undefined;
+  /**
+   * How long the widget waits for the answer, less a margin (section 6): the send is answered
+   * by then, and nothing of it is sent afterwards.
+   */
+  readonly answerDeadlineMs: number;
 }
 
 export type SendResult =
@@ -138,6 +144,24 @@ class KnownDevices {
   }
 }
 
+/** Resolves when `promise` settles or after `ms`, whichever comes first; never rejects. */
+function settledWithin(promise: Promise<unknown>, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    const done = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    promise.then(done, done);
+  });
+}
+
+/** The reason for the devices of a request that failed for good with `error`. */
+function requestFailureReason(error: SendToDeviceError): string {
+  // No HTTP answer: the homeserver may have processed the request and only the answer was lost.
+  return error.isNetworkError ? "outcome_unknown" : reasonOf(error);
+}
+
 /** One group's content, sized once (section 6). */
 interface SizedGroup {
   readonly group: RecipientGroup;
@@ -154,7 +178,10 @@ interface SendPlan {
 }
 
 interface Attempt {
+  readonly deadline: AnswerDeadline;
   readonly failures: FailureCollector;
+  /** Every `/sendToDevice` request started, settled or not: the lane waits for them. */
+  readonly requests: Promise<unknown>[];
   delivered: number;
   lastHttpError: SendToDeviceError | undefined;
   /** Set once the policy refused cleartext at a request's departure: no more go out in clear. */
@@ -177,14 +204,58 @@ export class ToDeviceSender {
       });
     }
     const groups = scoped(request, context);
+    // The deadline runs from now: the widget's clock started when it posted the request.
+    const deadline = new AnswerDeadline(context.answerDeadlineMs, context.signal);
     const turn = context.order.take(usersOf(groups));
-    return turn.ready
-      .then(() => this.sendInTurn(request, groups, context))
+    const attempt: Attempt = {
+      deadline,
+      failures: new FailureCollector(),
+      requests: [],
+      delivered: 0,
+      lastHttpError: undefined,
+      cleartextRefused: false,
+    };
+    const answer = deadline
+      .race(turn.ready)
+      .then((ready) =>
+        // Still waiting for its turn at the deadline: nothing of it will ever be sent.
+        ready === PASSED
+          ? this.ranOutOfTime(groups, attempt)
+          : this.sendInTurn(request, groups, context, attempt),
+      )
       .catch((error: unknown): SendResult => {
         this.config.logger.error("to-device send failed unexpectedly", error);
         return { kind: "failed", message: `the send failed: ${String(error)}`, failures: {} };
-      })
-      .finally(() => turn.release());
+      });
+    void answer.then(() => {
+      deadline.dispose();
+      if (deadline.passed)
+        this.config.logger.warn(
+          `to-device send answered at its ${deadline.ms} ms deadline; nothing more of it is sent`,
+        );
+      // Later sends to the same users wait for this one's turn and for its requests to settle,
+      // so that a request answered late cannot land after a later one (section 6's order). A
+      // request the transport never settles holds the lane no longer than the retry deadline.
+      const settled = settledWithin(Promise.all(attempt.requests), this.config.retry.deadlineMs);
+      void Promise.all([turn.ready, settled]).then(() => turn.release());
+    });
+    return answer;
+  }
+
+  /**
+   * The answer when the deadline passed before any request of the send left: every recipient
+   * not reported yet is reported `deadline`, as the widget named it.
+   */
+  private ranOutOfTime(groups: ReadonlyArray<RecipientGroup>, attempt: Attempt): SendResult {
+    for (const group of groups) {
+      for (const userId of Object.keys(group.recipients)) {
+        for (const deviceId of group.recipients[userId] ?? []) {
+          if (!attempt.failures.has(userId, deviceId))
+            attempt.failures.add(userId, deviceId, "deadline");
+        }
+      }
+    }
+    return this.result(attempt, false);
   }
 
   /** Section 5 as the room is now. */
@@ -201,6 +272,7 @@ export class ToDeviceSender {
     request: NormalSendRequest,
     groups: ReadonlyArray<RecipientGroup>,
     context: SendContext,
+    attempt: Attempt,
   ): Promise<SendResult> {
     // Decided when the turn comes, not when queued: earlier sends may have taken a while.
     const decision = this.decide(request.encrypted, context);
@@ -208,28 +280,25 @@ export class ToDeviceSender {
     // Sending to nobody is a truthful success (ADR 0003), and nothing goes out.
     if (groups.every((group) => Object.keys(group.recipients).length === 0))
       return { kind: "delivered" };
-    return this.deliver(groups, {
-      type: request.type,
-      encrypt: decision.encrypt,
-      requested: request.encrypted,
-      context,
-    });
+    return this.deliver(
+      groups,
+      { type: request.type, encrypt: decision.encrypt, requested: request.encrypted, context },
+      attempt,
+    );
   }
 
   private async deliver(
     groups: ReadonlyArray<RecipientGroup>,
     plan: SendPlan,
+    attempt: Attempt,
   ): Promise<SendResult> {
     const { encrypt, context } = plan;
-    const attempt: Attempt = {
-      failures: new FailureCollector(),
-      delivered: 0,
-      lastHttpError: undefined,
-      cleartextRefused: false,
-    };
+    const { deadline } = attempt;
     if (context.signal?.aborted) return this.result(attempt, true);
     const slices = new WorkSlices();
-    const known = new KnownDevices(await this.deviceLists(usersOf(groups), encrypt));
+    const lists = await deadline.race(this.deviceLists(usersOf(groups), encrypt));
+    if (lists === PASSED) return this.ranOutOfTime(groups, attempt);
+    const known = new KnownDevices(lists);
 
     const sized = await this.sizeGroups(groups, attempt.failures, slices);
     const upload = await this.estimateUpload(sized, known, encrypt, slices);
@@ -256,7 +325,8 @@ export class ToDeviceSender {
         }
         continue;
       }
-      const batch = await this.encrypt(plan.type, targets, group.content, attempt);
+      const batch = await deadline.race(this.encrypt(plan.type, targets, group.content, attempt));
+      if (batch === PASSED) return this.ranOutOfTime(groups, attempt);
       if (batch === undefined) continue;
       wireType = batch.eventType;
       // Section 6: each ciphertext is checked against the per-message cap.
@@ -268,6 +338,8 @@ export class ToDeviceSender {
         if (slices.spent(1 + bytes / 1024)) await slices.pause();
       }
     }
+    // Nothing has left yet: a send that ran out of time while preparing sends nothing.
+    if (deadline.passed) return this.ranOutOfTime(groups, attempt);
     await this.sendChunks(wireType, chunks.finish(), attempt, plan, slices);
     return this.result(attempt, context.signal?.aborted === true);
   }
@@ -459,11 +531,12 @@ export class ToDeviceSender {
     attempt: Attempt,
     plan: SendPlan,
   ): Promise<void> {
-    const signal = plan.context.signal;
-    if (signal?.aborted) {
-      for (const m of chunk) attempt.failures.add(m.userId, m.deviceId, "cancelled");
-      return;
-    }
+    const { deadline } = attempt;
+    const report = (reason: string) => {
+      for (const m of chunk) attempt.failures.add(m.userId, m.deviceId, reason);
+    };
+    if (plan.context.signal?.aborted) return report("cancelled");
+    if (deadline.passed) return report("deadline");
     const txnId = newTxnId();
     const wire: DeviceMessage[] = chunk.map(({ userId, deviceId, content }) => ({
       userId,
@@ -471,22 +544,45 @@ export class ToDeviceSender {
       content,
     }));
     let withheld = false;
+    let stopped = false;
+    let lastError: SendToDeviceError | undefined;
+    let unanswered = false;
     const outcome = await sendWithRetry(
       async () => {
         // Checked before every attempt, retries included.
+        if (deadline.passed) {
+          stopped = true;
+          return;
+        }
         if (!this.mayLeaveInClear(plan, attempt)) {
           withheld = true;
           return;
         }
-        await this.config.transport.sendToDevice(eventType, wire, txnId);
+        const request = this.config.transport.sendToDevice(eventType, wire, txnId);
+        attempt.requests.push(request.catch(() => undefined));
+        try {
+          // In flight at the deadline: answered now, its outcome unknown.
+          if ((await deadline.race(request)) === PASSED) unanswered = true;
+        } catch (error) {
+          // What the retry saw: an unclassified error counts as no answer, as in `retry.ts`.
+          lastError =
+            error instanceof SendToDeviceError
+              ? error
+              : new SendToDeviceError(error instanceof Error ? error.message : String(error));
+          throw error;
+        }
       },
-      this.config.retry,
-      signal,
+      // No retry may wait past the answer deadline.
+      {
+        ...this.config.retry,
+        deadlineMs: Math.min(this.config.retry.deadlineMs, deadline.remainingMs()),
+      },
+      deadline.stop,
     );
-    if (withheld) {
-      for (const m of chunk) attempt.failures.add(m.userId, m.deviceId, "cleartext_refused");
-      return;
-    }
+    if (withheld) return report("cleartext_refused");
+    if (unanswered) return report("outcome_unknown");
+    if (stopped)
+      return report(lastError === undefined ? "deadline" : requestFailureReason(lastError));
     if (outcome.ok) {
       attempt.delivered += chunk.length;
       return;
@@ -495,8 +591,19 @@ export class ToDeviceSender {
     this.config.logger.warn(
       `to-device request ${txnId} failed after ${outcome.attempts} attempt(s): ${outcome.error.message}`,
     );
-    const reason = reasonOf(outcome.error);
-    for (const m of chunk) attempt.failures.add(m.userId, m.deviceId, reason);
+    report(requestFailureReason(outcome.error));
+  }
+
+  /** Why nothing was delivered, in the words of section 6's reasons. */
+  private failureMessage(failures: DeliveryFailures, deadline: AnswerDeadline): string {
+    const counts = countReasons(failures);
+    // `unknown_device: 2, http_500: 1`
+    const summary = [...counts].map(([reason, n]) => `${reason}: ${n}`).join(", ");
+    if (counts.has("outcome_unknown"))
+      return `the outcome is unknown: the homeserver's answer was lost or did not come in time, so the message may have been delivered (${summary})`;
+    if (counts.has("deadline"))
+      return `the answer deadline of ${deadline.ms} ms passed before the message could be sent; nothing more of it will be sent (${summary})`;
+    return `no device received the message (${summary})`;
   }
 
   private result(attempt: Attempt, cancelled: boolean): SendResult {
@@ -510,7 +617,7 @@ export class ToDeviceSender {
       ? "the widget was detached before the message was sent"
       : attempt.failures.size === 0
         ? "no device to send to"
-        : `no device received the message (${summarize(failures)})`;
+        : this.failureMessage(failures, attempt.deadline);
     return {
       kind: "failed",
       message,
@@ -520,11 +627,11 @@ export class ToDeviceSender {
   }
 }
 
-/** `unknown_device: 2, http_500: 1` */
-function summarize(failures: DeliveryFailures): string {
+/** How many devices failed for each reason. */
+function countReasons(failures: DeliveryFailures): Map<string, number> {
   const counts = new Map<string, number>();
   for (const devices of Object.values(failures)) {
     for (const reason of Object.values(devices)) counts.set(reason, (counts.get(reason) ?? 0) + 1);
   }
-  return [...counts].map(([reason, n]) => `${reason}: ${n}`).join(", ");
+  return counts;
 }

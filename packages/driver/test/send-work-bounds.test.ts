@@ -78,6 +78,7 @@ const globalWidget = (): SendContext => ({
   roomEncrypted: () => false,
   widgetType: "org.example.app",
   order: new RecipientOrder(),
+  answerDeadlineMs: 55_000,
 });
 
 const deviceIds = (n: number) => Array.from({ length: n }, (_, i) => `D${i}`);
