@@ -139,10 +139,8 @@ interface ModelWidget {
   epoch: number;
   /** Formats the driver knows for it in this attachment. */
   formats: Set<string>;
-  /** `sender\ntype\nmsgid` delivered in this attachment. */
-  seen: Set<string>;
-  /** A long msgid was remembered: a byte-bounded memory may have forgotten older ones. */
-  dedupMayForget: boolean;
+  /** `sender\ntype\nmsgid` in this attachment: delivered, or maybe (held, then maybe lost). */
+  seen: Map<string, "delivered" | "maybe">;
   /** What it must have received, in order: the `data` of each `toWidget` request. */
   readonly expected: Expected[];
 }
@@ -311,8 +309,7 @@ export class ModelRun {
       attachment: this.driver.attach(frame.clientApi, binding),
       epoch: 0,
       formats: new Set(advertised),
-      seen: new Set(),
-      dedupMayForget: false,
+      seen: new Map(),
       expected: [],
     };
     return widget;
@@ -375,8 +372,7 @@ export class ModelRun {
         });
         widget.epoch++;
         widget.formats = new Set(widget.advertised);
-        widget.seen = new Set();
-        widget.dedupMayForget = false;
+        widget.seen = new Map();
         for (const arrive of arrivals) arrive();
         break;
       }
@@ -567,19 +563,21 @@ export class ModelRun {
     if (!encrypted && widget.binding.roomId !== null && this.roomEncrypted) return;
     const scopedMode = widget.binding.roomId !== null && widget.formats.has("scoped");
     if (scopedMode && spec.scope !== "own_room") return;
-    let duplicate = false;
+    let maybeDuplicate = false;
     if (msgid !== undefined) {
       const key = `${spec.from}\n${type}\n${msgid}`;
-      duplicate = widget.seen.has(key);
-      // A duplicate is dropped, unless the memory may have forgotten it (bounded by bytes).
-      if (duplicate && !widget.dedupMayForget && spec.msgid !== "long") return;
-      widget.seen.add(key);
-      if (spec.msgid === "long") widget.dedupMayForget = true;
+      const earlier = widget.seen.get(key);
+      // A duplicate of a delivered message is dropped; whatever its msgid's length, the
+      // memory costs a fixed size per msgid, so a run never outgrows it.
+      if (earlier === "delivered") return;
+      // The first may have been lost before negotiation: then this one is no duplicate.
+      maybeDuplicate = earlier === "maybe";
+      widget.seen.set(key, optional || maybeDuplicate ? "maybe" : "delivered");
     }
     const facts = DEVICE_FACTS[spec.from];
     const newer = widget.formats.has("recipients") || widget.formats.has("scoped");
     widget.expected.push({
-      optional: optional || duplicate,
+      optional: optional || maybeDuplicate,
       data: {
         type,
         sender: spec.from,
@@ -860,19 +858,22 @@ export class ModelRun {
           record,
           `a malformed request was answered ${JSON.stringify(record.reply.response)}`,
         );
+      const failures = (
+        record.reply.ok ? record.reply.response.failures : record.reply.data.failures
+      ) as Record<string, Record<string, unknown>> | undefined;
       for (const [key, count] of now) {
-        const before = record.countsAtReply?.get(key) ?? 0;
-        if (!record.reply.ok && count > before)
-          this.violation(record, `${key.replace("\n", " ")} received it after an error reply`);
-        if (record.reply.ok && count > before) {
-          const failures = (record.reply.response.failures ?? {}) as Record<string, object>;
-          const [user, device] = key.split("\n") as [string, string];
-          if (
-            this.reported(failures as never, user, device) ||
-            this.reported(failures as never, user, "*")
-          )
-            this.violation(record, `${user} ${device} received it after it was reported failed`);
-        }
+        if (count <= (record.countsAtReply?.get(key) ?? 0)) continue;
+        const [user, device] = key.split("\n") as [string, string];
+        // `outcome_unknown`: the answer was lost or late, so delivery may follow (§6).
+        const reason = failures?.[user]?.[device] ?? failures?.[user]?.["*"];
+        if (reason === "outcome_unknown") continue;
+        if (!record.reply.ok)
+          this.violation(record, `${user} ${device} received it after an error reply`);
+        else if (reason !== undefined)
+          this.violation(
+            record,
+            `${user} ${device} received it after it was reported failed (${String(reason)})`,
+          );
       }
     }
   }
