@@ -6,13 +6,16 @@
 import {
   DEFAULT_DEDUP_MAX_BYTES,
   DEFAULT_PRE_NEGOTIATION,
+  type RetainedMemory,
   type WidgetAttachment,
 } from "../../src/index.js";
 
 /** What is over its bound, in words; empty when all is within. */
 export function overByteBounds(attachment: WidgetAttachment | undefined): string[] {
-  if (attachment === undefined) return [];
-  const { bufferedBytes, dedupBytes, retainedBytes } = attachment.stats.retained;
+  // A driver without this account (before the bounds existed) cannot be held to them.
+  const retained = attachment?.stats.retained as RetainedMemory | undefined;
+  if (retained === undefined) return [];
+  const { bufferedBytes, dedupBytes, retainedBytes } = retained;
   const over: string[] = [];
   if (bufferedBytes > DEFAULT_PRE_NEGOTIATION.maxBytes)
     over.push(
