@@ -32,6 +32,8 @@ export const RESERVED = [
   "m.room_key.withheld",
   "org.matrix.room_key.withheld",
   "m.room_key_bundle",
+  "io.element.msc4268.room_key_bundle",
+  "org.matrix.msc3814.dehydrated_device",
   "m.secret.request",
   "m.secret.send",
   "m.dummy",
@@ -46,7 +48,8 @@ export function isReserved(type: string): boolean {
   return (
     (RESERVED as ReadonlyArray<string>).includes(type) ||
     type.startsWith("m.key.verification.") ||
-    type.startsWith("m.secret.")
+    type.startsWith("m.secret.") ||
+    type.startsWith("org.matrix.msc3814.")
   );
 }
 
