@@ -46,10 +46,28 @@ export function pathOf(context: t.Context): string {
 export function issuesOf(errors: t.Errors): ReadonlyArray<CodecIssue> {
   return errors.map((error) => {
     const path = pathOf(error.context);
-    const code = (error as Partial<CodedValidationError>).code ?? "invalid_value";
-    const message = error.message ?? `invalid value at ${path === "" ? "the top level" : path}`;
-    return { path, message, code };
+    const coded = (error as Partial<CodedValidationError>).code;
+    if (coded !== undefined && error.message !== undefined) {
+      return { path, message: error.message, code: coded };
+    }
+    // A plain io-ts codec's error (`t.string`, `t.number`...): its name says what was expected.
+    const last = error.context[error.context.length - 1];
+    const missing = error.value === undefined;
+    const expected = last === undefined ? "a valid value" : last.type.name;
+    const message =
+      error.message ??
+      (missing
+        ? `missing: must be ${expected}`
+        : `must be ${expected}, not ${kindOf(error.value)}`);
+    return { path, message, code: coded ?? (missing ? "missing_field" : "wrong_type") };
   });
+}
+
+/** A value's kind for a message; never reads the value's own fields. */
+function kindOf(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "an array";
+  return typeof value === "object" ? "an object" : `a ${typeof value}`;
 }
 
 /** One line per issue, for logs and error replies. */
