@@ -31,7 +31,7 @@ export function issue(
 /** What a thrown value says, without trusting it: its `toString` may throw too. */
 function whatWasThrown(error: unknown): string {
   try {
-    return error instanceof Error ? error.message : String(error);
+    return String(error);
   } catch {
     return "an exception";
   }
@@ -41,7 +41,10 @@ function whatWasThrown(error: unknown): string {
  * The codec with an `is` and a `validate` that never throw: an exotic input (a proxy with
  * throwing traps, a throwing getter) is a failure, not an exception.
  */
-export function neverThrowing<A, O>(codec: t.Type<A, O, unknown>): t.Type<A, O, unknown> {
+export function neverThrowing<A, O>(
+  codec: t.Type<A, O, unknown>,
+  what = "the value",
+): t.Type<A, O, unknown> {
   return new t.Type<A, O, unknown>(
     codec.name,
     (u): u is A => {
@@ -55,7 +58,7 @@ export function neverThrowing<A, O>(codec: t.Type<A, O, unknown>): t.Type<A, O, 
       try {
         return codec.validate(u, c);
       } catch (error) {
-        return issue(u, c, "wrong_type", `the value could not be read: ${whatWasThrown(error)}`);
+        return issue(u, c, "wrong_type", `${what} could not be read: ${whatWasThrown(error)}`);
       }
     },
     codec.encode,

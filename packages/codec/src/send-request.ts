@@ -22,6 +22,7 @@ import {
   isUserId,
   userIdProblem,
 } from "./matrix-ids.js";
+import { neverThrowing } from "./plain-object-codecs.js";
 
 // Section 3: the `data` of a `fromWidget` `send_to_device` request, in three formats.
 
@@ -504,25 +505,22 @@ function requestCodec<A extends SendRequest>(
   only: A["format"] | undefined,
   limits: Limits,
 ): t.Type<A, SendRequestWire, unknown> {
-  const validateAs = (u: unknown, c: t.Context, format: Detected | undefined): t.Validation<A> => {
-    try {
-      return validateRequest(u, c, limits, format) as t.Validation<A>;
-    } catch (error) {
-      // Exotic inputs (proxies, throwing getters) must still get an answer, not an exception.
-      return t.failure(u, c, `the request could not be read: ${String(error)}`);
-    }
-  };
-  const validate = (u: unknown, c: t.Context): t.Validation<A> => validateAs(u, c, only);
-  return new t.Type<A, SendRequestWire, unknown>(
-    name,
-    // The tag must name a format, and the rest must be a valid request of exactly that format.
-    (u): u is A =>
-      isPlainObject(u) &&
-      isFormatTag(u.format) &&
-      (only === undefined || u.format === only) &&
-      validateAs(encodeSendRequest(u as unknown as SendRequest), [], u.format)._tag === "Right",
-    validate,
-    (a) => encodeSendRequest(a),
+  const validateAs = (u: unknown, c: t.Context, format: Detected | undefined): t.Validation<A> =>
+    validateRequest(u, c, limits, format) as t.Validation<A>;
+  // Exotic inputs (proxies, throwing getters) get an answer from `is` and `decode` alike.
+  return neverThrowing(
+    new t.Type<A, SendRequestWire, unknown>(
+      name,
+      // The tag must name a format, and the rest must be a valid request of exactly that format.
+      (u): u is A =>
+        isPlainObject(u) &&
+        isFormatTag(u.format) &&
+        (only === undefined || u.format === only) &&
+        validateAs(encodeSendRequest(u as unknown as SendRequest), [], u.format)._tag === "Right",
+      (u, c) => validateAs(u, c, only),
+      (a) => encodeSendRequest(a),
+    ),
+    "the request",
   );
 }
 

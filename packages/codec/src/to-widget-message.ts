@@ -12,6 +12,7 @@ import {
   isUserId,
   userIdProblem,
 } from "./matrix-ids.js";
+import { neverThrowing } from "./plain-object-codecs.js";
 
 // Section 7: the `data` of a `toWidget` `send_to_device` request.
 
@@ -128,18 +129,16 @@ export function toWidgetMessageCodec(
   limits?: Partial<Limits>,
 ): t.Type<ToWidgetMessage, ToWidgetMessage, unknown> {
   const resolved = withDefaults(limits);
-  const validate = (u: unknown, c: t.Context): t.Validation<ToWidgetMessage> => {
-    try {
-      return validateMessage(u, c, resolved);
-    } catch (error) {
-      return t.failure(u, c, `the message could not be read: ${String(error)}`);
-    }
-  };
-  return new t.Type<ToWidgetMessage, ToWidgetMessage, unknown>(
-    "ToWidgetMessage",
-    (u): u is ToWidgetMessage => validate(u, [])._tag === "Right",
-    validate,
-    encodeToWidgetMessage,
+  const validate = (u: unknown, c: t.Context): t.Validation<ToWidgetMessage> =>
+    validateMessage(u, c, resolved);
+  return neverThrowing(
+    new t.Type<ToWidgetMessage, ToWidgetMessage, unknown>(
+      "ToWidgetMessage",
+      (u): u is ToWidgetMessage => validate(u, [])._tag === "Right",
+      validate,
+      encodeToWidgetMessage,
+    ),
+    "the message",
   );
 }
 
