@@ -28,6 +28,15 @@ export interface CodedValidationError extends t.ValidationError {
 
 const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 
+/** `Array.isArray`, false for a revoked proxy (on which it throws). */
+function isArray(value: unknown): boolean {
+  try {
+    return Array.isArray(value);
+  } catch {
+    return false;
+  }
+}
+
 /** Renders an io-ts context as a JSON path: `.field`, `["@user:server"]`, `[3]`. */
 export function pathOf(context: t.Context): string {
   let path = "";
@@ -35,7 +44,7 @@ export function pathOf(context: t.Context): string {
   for (let i = 1; i < context.length; i++) {
     const entry = context[i] as t.ContextEntry;
     const parent = (context[i - 1] as t.ContextEntry).actual;
-    if (Array.isArray(parent)) path += `[${entry.key}]`;
+    if (isArray(parent)) path += `[${entry.key}]`;
     else if (IDENTIFIER.test(entry.key)) path += path === "" ? entry.key : `.${entry.key}`;
     else path += `[${JSON.stringify(entry.key)}]`;
   }
@@ -66,7 +75,7 @@ export function issuesOf(errors: t.Errors): ReadonlyArray<CodecIssue> {
 /** A value's kind for a message; never reads the value's own fields. */
 function kindOf(value: unknown): string {
   if (value === null) return "null";
-  if (Array.isArray(value)) return "an array";
+  if (isArray(value)) return "an array";
   return typeof value === "object" ? "an object" : `a ${typeof value}`;
 }
 

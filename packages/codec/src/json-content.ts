@@ -150,10 +150,15 @@ function walkValue(
 /** Names a value's kind for an error message. */
 export function describe(value: unknown): string {
   if (value === null) return "null";
-  if (Array.isArray(value)) return "an array";
   if (typeof value === "object") {
-    const tag = Object.prototype.toString.call(value).slice(8, -1);
-    return tag === "Object" ? "an object" : `a ${tag}`;
+    try {
+      if (Array.isArray(value)) return "an array";
+      const tag = Object.prototype.toString.call(value).slice(8, -1);
+      return tag === "Object" ? "an object" : `a ${tag}`;
+    } catch {
+      // A revoked proxy, or one whose `Symbol.toStringTag` getter throws.
+      return "an object that cannot be read";
+    }
   }
   if (typeof value === "string") return "a string";
   if (typeof value === "undefined") return "undefined";

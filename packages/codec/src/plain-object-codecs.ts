@@ -72,17 +72,19 @@ export function stringOf(
   valid: (value: string) => boolean,
   problem: (value: string) => string,
 ): t.Type<string, string, unknown> {
-  return new t.Type<string, string, unknown>(
-    name,
-    (u): u is string => typeof u === "string" && valid(u),
-    (u, c) => {
-      if (typeof u !== "string") {
-        const code = u === undefined ? "missing_field" : "wrong_type";
-        return issue(u, c, code, `must be ${what}, not ${describe(u)}`);
-      }
-      return valid(u) ? t.success(u) : issue(u, c, "invalid_value", problem(u));
-    },
-    t.identity,
+  return neverThrowing(
+    new t.Type<string, string, unknown>(
+      name,
+      (u): u is string => typeof u === "string" && valid(u),
+      (u, c) => {
+        if (typeof u !== "string") {
+          const code = u === undefined ? "missing_field" : "wrong_type";
+          return issue(u, c, code, `must be ${what}, not ${describe(u)}`);
+        }
+        return valid(u) ? t.success(u) : issue(u, c, "invalid_value", problem(u));
+      },
+      t.identity,
+    ),
   );
 }
 
