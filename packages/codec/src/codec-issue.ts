@@ -1,4 +1,5 @@
 import type * as t from "io-ts";
+import { describe } from "./json-content.js";
 
 /** What kind of problem an issue is; stable, so that callers can map issues to their own words. */
 export type IssueCode =
@@ -67,16 +68,9 @@ export function issuesOf(errors: t.Errors): ReadonlyArray<CodecIssue> {
       error.message ??
       (missing
         ? `missing: must be ${expected}`
-        : `must be ${expected}, not ${kindOf(error.value)}`);
+        : `must be ${expected}, not ${describe(error.value)}`);
     return { path, message, code: coded ?? (missing ? "missing_field" : "wrong_type") };
   });
-}
-
-/** A value's kind for a message; never reads the value's own fields. */
-function kindOf(value: unknown): string {
-  if (value === null) return "null";
-  if (isArray(value)) return "an array";
-  return typeof value === "object" ? "an object" : `a ${typeof value}`;
 }
 
 /** One line per issue, for logs and error replies. */
