@@ -5,7 +5,7 @@ import { stringOf, struct } from "./plain-object-codecs.js";
 // Sections 3.3 and 7: the scope the driver stamps into a scoped message's content,
 // `content.scope = {room_id, id}`, which receivers read to keep other rooms' messages out.
 
-const RoomIdC = stringOf(
+const RoomIdC = /* @__PURE__ */ stringOf(
   "RoomId",
   "a room ID string",
   (roomId) => roomId !== "",
@@ -13,7 +13,7 @@ const RoomIdC = stringOf(
 );
 
 /** `{room_id, id?}`; other fields are left out. */
-export const ContentScopeC = struct(
+export const ContentScopeC = /* @__PURE__ */ struct(
   "ContentScope",
   { room_id: RoomIdC },
   { id: t.string },

@@ -29,7 +29,7 @@ export type KnownDeliveryFailureReason =
 /** Why one device did not get the message: a non-empty string (see `KnownDeliveryFailureReason`). */
 export type DeliveryFailureReason = string;
 
-export const DeliveryFailureReasonC = stringOf(
+export const DeliveryFailureReasonC = /* @__PURE__ */ stringOf(
   "DeliveryFailureReason",
   "a reason string",
   (reason) => reason !== "",
@@ -37,7 +37,7 @@ export const DeliveryFailureReasonC = stringOf(
 );
 
 /** device ID (or `*`) -> reason, for one user. */
-const FailedDevicesC = recordOf("FailedDevices", DeliveryFailureReasonC, {
+const FailedDevicesC = /* @__PURE__ */ recordOf("FailedDevices", DeliveryFailureReasonC, {
   what: "a user's failed devices",
   validKey: (deviceId) => deviceId === ALL_DEVICES || isDeviceId(deviceId),
   keyProblem: deviceIdProblem,
@@ -48,7 +48,7 @@ const FailedDevicesC = recordOf("FailedDevices", DeliveryFailureReasonC, {
  * user ID -> device ID (or `*`) -> reason: the `failures` of a partial success. Every user
  * names at least one device.
  */
-export const DeliveryFailuresC = recordOf("DeliveryFailures", FailedDevicesC, {
+export const DeliveryFailuresC = /* @__PURE__ */ recordOf("DeliveryFailures", FailedDevicesC, {
   what: "`failures`",
   validKey: isUserId,
   keyProblem: userIdProblem,
@@ -57,13 +57,13 @@ export const DeliveryFailuresC = recordOf("DeliveryFailures", FailedDevicesC, {
 /** user ID -> device ID (or `*`) -> reason: the `failures` of a partial success. */
 export type DeliveryFailures = t.TypeOf<typeof DeliveryFailuresC>;
 
-const HeadersC = recordOf("HttpHeaders", t.string, {
+const HeadersC = /* @__PURE__ */ recordOf("HttpHeaders", t.string, {
   what: "`http_headers`",
   validKey: () => true,
   keyProblem: () => "",
 });
 
-const MatrixErrorBodyC = struct(
+const MatrixErrorBodyC = /* @__PURE__ */ struct(
   "MatrixErrorBody",
   { errcode: t.string, error: t.string },
   {},
@@ -71,7 +71,7 @@ const MatrixErrorBodyC = struct(
 );
 
 /** matrix-widget-api's `IMatrixApiError`: the homeserver's answer to a failed request. */
-export const MatrixApiErrorC = struct(
+export const MatrixApiErrorC = /* @__PURE__ */ struct(
   "MatrixApiError",
   { http_status: t.number, http_headers: HeadersC, url: t.string, response: MatrixErrorBodyC },
   {},

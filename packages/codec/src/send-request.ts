@@ -4,7 +4,7 @@ import * as E from "./either.js";
 import { hasOwn, inside, isPlainObject, rootOf } from "./issue-log.js";
 import { describe, type JsonObject } from "./json-content.js";
 import { checkMessages } from "./legacy-request.js";
-import { type Limits, withDefaults } from "./limits.js";
+import { DEFAULT_LIMITS, type Limits, withDefaults } from "./limits.js";
 import { issue, neverThrowing } from "./plain-object-codecs.js";
 import { checkRecipientDevices, checkScope } from "./recipients-request.js";
 import {
@@ -191,21 +191,22 @@ export function sendRequestCodec(
   return requestCodec<SendRequest>("SendRequest", undefined, withDefaults(limits));
 }
 
-export const SendRequestC = sendRequestCodec();
-export const LegacySendRequestC = requestCodec<LegacySendRequest>(
+// Pure calls: a bundle keeps only the codecs it uses.
+export const SendRequestC = /* @__PURE__ */ sendRequestCodec();
+export const LegacySendRequestC = /* @__PURE__ */ requestCodec<LegacySendRequest>(
   "LegacySendRequest",
   "legacy",
-  withDefaults(undefined),
+  DEFAULT_LIMITS,
 );
-export const RecipientsSendRequestC = requestCodec<RecipientsSendRequest>(
+export const RecipientsSendRequestC = /* @__PURE__ */ requestCodec<RecipientsSendRequest>(
   "RecipientsSendRequest",
   "recipients",
-  withDefaults(undefined),
+  DEFAULT_LIMITS,
 );
-export const ScopedSendRequestC = requestCodec<ScopedSendRequest>(
+export const ScopedSendRequestC = /* @__PURE__ */ requestCodec<ScopedSendRequest>(
   "ScopedSendRequest",
   "scoped",
-  withDefaults(undefined),
+  DEFAULT_LIMITS,
 );
 
 /**

@@ -15,7 +15,7 @@ import { issue, neverThrowing, struct } from "./plain-object-codecs.js";
 // The driver builds it, the widget reads it: one codec for both sides.
 
 /** The `error` of a refused or failed send, in matrix-widget-api's shape. */
-export const SendToDeviceErrorC = struct(
+export const SendToDeviceErrorC = /* @__PURE__ */ struct(
   "SendToDeviceError",
   { message: t.string },
   { failures: DeliveryFailuresC, matrix_api_error: MatrixApiErrorC },
@@ -40,19 +40,19 @@ export type SendToDeviceReplyWire =
   | { readonly failures: DeliveryFailures }
   | { readonly error: SendToDeviceError };
 
-const PartialWireC = struct(
+const PartialWireC = /* @__PURE__ */ struct(
   "PartialReply",
   { failures: DeliveryFailuresC },
   {},
   { what: "a partial success", otherFields: "refuse" },
 );
-const ErrorWireC = struct(
+const ErrorWireC = /* @__PURE__ */ struct(
   "ErrorReply",
   { error: SendToDeviceErrorC },
   {},
   { what: "an error reply", otherFields: "refuse" },
 );
-const SuccessWireC = struct(
+const SuccessWireC = /* @__PURE__ */ struct(
   "SuccessReply",
   {},
   {},
@@ -101,8 +101,8 @@ export function encodeSendToDeviceReply(reply: SendToDeviceReply): SendToDeviceR
  * encodes it back.
  */
 export const SendToDeviceReplyC: t.Type<SendToDeviceReply, SendToDeviceReplyWire, unknown> =
-  neverThrowing(
-    new t.Type<SendToDeviceReply, SendToDeviceReplyWire, unknown>(
+  /* @__PURE__ */ neverThrowing(
+    /* @__PURE__ */ new t.Type<SendToDeviceReply, SendToDeviceReplyWire, unknown>(
       "SendToDeviceReply",
       (u): u is SendToDeviceReply => {
         if (!isPlainObject(u)) return false;

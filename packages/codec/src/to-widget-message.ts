@@ -17,9 +17,19 @@ import { neverThrowing, stringOf, struct } from "./plain-object-codecs.js";
 // Section 7: the `data` of a `toWidget` `send_to_device` request. A cold path: one message per
 // call, so it is composed from io-ts combinators.
 
-const EventTypeC = stringOf("EventType", "an event type string", isEventType, eventTypeProblem);
-const UserIdC = stringOf("UserId", "a user ID string", isUserId, userIdProblem);
-const DeviceIdC = stringOf("DeviceId", "a device ID string", isDeviceId, deviceIdProblem);
+const EventTypeC = /* @__PURE__ */ stringOf(
+  "EventType",
+  "an event type string",
+  isEventType,
+  eventTypeProblem,
+);
+const UserIdC = /* @__PURE__ */ stringOf("UserId", "a user ID string", isUserId, userIdProblem);
+const DeviceIdC = /* @__PURE__ */ stringOf(
+  "DeviceId",
+  "a device ID string",
+  isDeviceId,
+  deviceIdProblem,
+);
 
 /** A JSON object within `limits` (section 8), checked by the same walk as request contents. */
 function jsonObjectCodec(limits: Limits): t.Type<JsonObject, JsonObject, unknown> {
@@ -109,7 +119,7 @@ export function toWidgetMessageCodec(
   );
 }
 
-export const ToWidgetMessageC = toWidgetMessageCodec();
+export const ToWidgetMessageC = /* @__PURE__ */ toWidgetMessageCodec();
 
 /** Decodes the `data` of a `toWidget` `send_to_device` request. Never throws. */
 export function decodeToWidgetMessage(
