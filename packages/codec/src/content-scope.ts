@@ -20,6 +20,7 @@ export const ContentScopeC = /* @__PURE__ */ struct(
   { what: "`scope`", otherFields: "drop" },
 );
 
+/** The room a scoped message was stamped for, and the scope `id` (section 3.3). */
 export type ContentScope = t.TypeOf<typeof ContentScopeC>;
 
 /**

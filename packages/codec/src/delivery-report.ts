@@ -29,6 +29,7 @@ export type KnownDeliveryFailureReason =
 /** Why one device did not get the message: a non-empty string (see `KnownDeliveryFailureReason`). */
 export type DeliveryFailureReason = string;
 
+/** A reason: any non-empty string. */
 export const DeliveryFailureReasonC = /* @__PURE__ */ stringOf(
   "DeliveryFailureReason",
   "a reason string",

@@ -89,12 +89,14 @@ export function stringOf(
 }
 
 type Fields = Record<string, t.Mixed>;
-type Decoded<R extends Fields, O extends Fields> = { readonly [K in keyof R]: t.TypeOf<R[K]> } & {
-  readonly [K in keyof O]?: t.TypeOf<O[K]>;
-};
-type Encoded<R extends Fields, O extends Fields> = { readonly [K in keyof R]: t.OutputOf<R[K]> } & {
-  readonly [K in keyof O]?: t.OutputOf<O[K]>;
-};
+/** One object type instead of an intersection: what declarations and API reports show. */
+type Flat<T> = { [K in keyof T]: T[K] };
+type Decoded<R extends Fields, O extends Fields> = Flat<
+  { readonly [K in keyof R]: t.TypeOf<R[K]> } & { readonly [K in keyof O]?: t.TypeOf<O[K]> }
+>;
+type Encoded<R extends Fields, O extends Fields> = Flat<
+  { readonly [K in keyof R]: t.OutputOf<R[K]> } & { readonly [K in keyof O]?: t.OutputOf<O[K]> }
+>;
 
 export interface StructOptions {
   /** Words for the object in messages, e.g. "`matrix_api_error`". */

@@ -192,17 +192,21 @@ export function sendRequestCodec(
 }
 
 // Pure calls: a bundle keeps only the codecs it uses.
+/** The codec of `send_to_device` request data in any of the three formats. */
 export const SendRequestC = /* @__PURE__ */ sendRequestCodec();
+/** The codec of legacy requests only (section 3.1). */
 export const LegacySendRequestC = /* @__PURE__ */ requestCodec<LegacySendRequest>(
   "LegacySendRequest",
   "legacy",
   DEFAULT_LIMITS,
 );
+/** The codec of recipients requests only (section 3.2). */
 export const RecipientsSendRequestC = /* @__PURE__ */ requestCodec<RecipientsSendRequest>(
   "RecipientsSendRequest",
   "recipients",
   DEFAULT_LIMITS,
 );
+/** The codec of scoped requests only (section 3.3). */
 export const ScopedSendRequestC = /* @__PURE__ */ requestCodec<ScopedSendRequest>(
   "ScopedSendRequest",
   "scoped",

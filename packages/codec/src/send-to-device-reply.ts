@@ -23,6 +23,7 @@ export const SendToDeviceErrorC = /* @__PURE__ */ struct(
   { what: "`error`", otherFields: "drop" },
 );
 
+/** `{message, failures?, matrix_api_error?}`: why a send was refused or failed. */
 export type SendToDeviceError = t.TypeOf<typeof SendToDeviceErrorC>;
 
 /** A host's answer to a send, by what it means. */

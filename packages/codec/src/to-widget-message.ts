@@ -3,7 +3,7 @@ import { type CodecIssue, type CodedValidationError, issuesOf } from "./codec-is
 import * as E from "./either.js";
 import { IssueLog, isPlainObject, ownField, rootOf } from "./issue-log.js";
 import { type JsonObject, newWalk, walkJsonObject } from "./json-content.js";
-import { type Limits, withDefaults } from "./limits.js";
+import { DEFAULT_LIMITS, type Limits, withDefaults } from "./limits.js";
 import {
   deviceIdProblem,
   eventTypeProblem,
@@ -46,27 +46,33 @@ function jsonObjectCodec(limits: Limits): t.Type<JsonObject, JsonObject, unknown
   );
 }
 
-function messageFields(limits: Limits) {
-  return struct(
+/** Section 7's fields with `limits` for the content, and its rule on sender facts. */
+function messageCodec(limits: Limits) {
+  const fields = struct(
     "ToWidgetMessage",
     { type: EventTypeC, sender: UserIdC, encrypted: t.boolean, content: jsonObjectCodec(limits) },
-    {
-      /** The sender's device as authenticated by decryption: encrypted messages only. */
-      sender_device: DeviceIdC,
-      /** Whether that device is verified: encrypted messages only. */
-      sender_verified: t.boolean,
-    },
+    { sender_device: DeviceIdC, sender_verified: t.boolean },
     // Hosts that copy raw events leak Olm envelope fields: they are left out, not refused.
     { what: "a to-widget message", otherFields: "drop" },
   );
+  type Message = t.TypeOf<typeof fields>;
+  const validate = (u: unknown, c: t.Context): t.Validation<Message> => {
+    const decoded = fields.validate(u, c);
+    const conflict = senderFactsProblem(u, c);
+    if (conflict === undefined) return decoded;
+    return t.failures(decoded._tag === "Left" ? [...decoded.left, ...conflict] : conflict);
+  };
+  return neverThrowing(
+    new t.Type<Message, Message, unknown>(
+      "ToWidgetMessage",
+      (u): u is Message => validate(u, [])._tag === "Right",
+      validate,
+      // Exactly the fields of section 7, in order: nothing else from a raw event survives.
+      (message) => fields.encode(message),
+    ),
+    "the message",
+  );
 }
-
-/**
- * What a widget receives: `type`, `sender`, `encrypted` (how the host actually received it,
- * never a value copied from the wire), `content`, and for encrypted messages only the host's
- * authenticated `sender_device` and `sender_verified`.
- */
-export type ToWidgetMessage = t.TypeOf<ReturnType<typeof messageFields>>;
 
 /** Authenticated sender facts only exist for what was decrypted: never trust them otherwise. */
 function senderFactsProblem(u: unknown, c: t.Context): t.Errors | undefined {
@@ -82,50 +88,35 @@ function senderFactsProblem(u: unknown, c: t.Context): t.Errors | undefined {
   return [error];
 }
 
-/** Exactly the fields of section 7, in order: nothing else from a raw event survives. */
-export function encodeToWidgetMessage(message: ToWidgetMessage): ToWidgetMessage {
-  return {
-    type: message.type,
-    sender: message.sender,
-    encrypted: message.encrypted,
-    content: message.content,
-    ...(message.sender_device === undefined ? {} : { sender_device: message.sender_device }),
-    ...(message.sender_verified === undefined ? {} : { sender_verified: message.sender_verified }),
-  };
-}
-
 /**
  * The codec of what a widget receives. Decoding ignores fields section 7 does not define, so
  * that messages from hosts that copy raw events still decode, without those fields.
  */
+export const ToWidgetMessageC = /* @__PURE__ */ messageCodec(DEFAULT_LIMITS);
+
+/**
+ * What a widget receives: `type`, `sender`, `encrypted` (how the host actually received it,
+ * never a value copied from the wire), `content`, and for encrypted messages only the host's
+ * authenticated `sender_device` and whether that device is verified, `sender_verified`.
+ */
+export type ToWidgetMessage = t.TypeOf<typeof ToWidgetMessageC>;
+
+/** `ToWidgetMessageC` with other limits for the content. */
 export function toWidgetMessageCodec(
   limits?: Partial<Limits>,
 ): t.Type<ToWidgetMessage, ToWidgetMessage, unknown> {
-  const fields = messageFields(withDefaults(limits));
-  const validate = (u: unknown, c: t.Context): t.Validation<ToWidgetMessage> => {
-    const decoded = fields.validate(u, c);
-    const conflict = senderFactsProblem(u, c);
-    if (conflict === undefined) return decoded;
-    return t.failures(decoded._tag === "Left" ? [...decoded.left, ...conflict] : conflict);
-  };
-  return neverThrowing(
-    new t.Type<ToWidgetMessage, ToWidgetMessage, unknown>(
-      "ToWidgetMessage",
-      (u): u is ToWidgetMessage => validate(u, [])._tag === "Right",
-      validate,
-      encodeToWidgetMessage,
-    ),
-    "the message",
-  );
+  return limits === undefined ? ToWidgetMessageC : messageCodec(withDefaults(limits));
 }
 
-export const ToWidgetMessageC = /* @__PURE__ */ toWidgetMessageCodec();
+/** Exactly the fields of section 7, in order: nothing else from a raw event survives. */
+export function encodeToWidgetMessage(message: ToWidgetMessage): ToWidgetMessage {
+  return ToWidgetMessageC.encode(message);
+}
 
 /** Decodes the `data` of a `toWidget` `send_to_device` request. Never throws. */
 export function decodeToWidgetMessage(
   input: unknown,
   limits?: Partial<Limits>,
 ): E.Either<ReadonlyArray<CodecIssue>, ToWidgetMessage> {
-  const codec = limits === undefined ? ToWidgetMessageC : toWidgetMessageCodec(limits);
-  return E.mapLeft(codec.decode(input), issuesOf);
+  return E.mapLeft(toWidgetMessageCodec(limits).decode(input), issuesOf);
 }
