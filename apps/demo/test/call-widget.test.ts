@@ -1,7 +1,14 @@
 import { type Homeserver, startHomeserver } from "@widget-todevice/homeserver";
 import type { Browser, Frame, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { launchChromium, type Served, serveBuiltDemo, widgetFrame } from "./browser.js";
+import {
+  launchChromium,
+  type Served,
+  sendFromDemoWidget,
+  serveBuiltDemo,
+  waitForMessage,
+  widgetFrame,
+} from "./browser.js";
 
 // The Element Call-style widget (call-widget.html): matrix-js-sdk's embedded client and MatrixRTC's
 // to-device key transport, in every client of the page, exchanging call keys through the driver,
@@ -51,8 +58,8 @@ async function joinCall(page: Page, device: string): Promise<void> {
     .click();
 }
 
-async function callFrame(page: Page, device: string): Promise<Frame> {
-  const frame = await widgetFrame(page, device, { name: "Call widget" });
+async function callFrame(page: Page, device: string, name = "Call widget"): Promise<Frame> {
+  const frame = await widgetFrame(page, device, { name });
   await frame.waitForSelector("body[data-ready=true]", { timeout: 30_000 });
   return frame;
 }
@@ -184,6 +191,55 @@ describe("the call widget in embedded mode (driver's in-memory homeserver)", () 
     await expectEveryoneHasEveryKey(frames);
     await rotateAndExpect(frames, devices[2] as Device);
     await expectKeyTrafficInInspector(page, devices);
+    await page.close();
+  });
+
+  it("shows a key from a device outside the call and never sends that device its own", async () => {
+    const page = await newPage();
+    await page.goto(demo.url);
+    await page.waitForSelector("body[data-ready=true]");
+    const [laptop, , bob] = (await clientsOf(page)) as [Device, Device, Device];
+    // A call widget loaded by URL into Alice's laptop only: no `$call_members`, so nobody is a
+    // member of its call.
+    const widgetOrigin = demo.url.replace("127.0.0.1", "localhost");
+    const loader = page.locator("[data-testid=widget-loader]");
+    await loader
+      .locator("input[name=url]")
+      .fill(
+        `${widgetOrigin}call-widget.html?userId=$matrix_user_id&roomId=$matrix_room_id&deviceId=$org.matrix.msc3819.matrix_device_id`,
+      );
+    await loader.locator("select[name=client]").selectOption({ label: "into Alice · laptop" });
+    await loader.getByRole("button", { name: "Load widget" }).click();
+    const prompt = page.locator(
+      `[data-testid=client][data-device="${laptop.device}"] [data-testid=capability-prompt]`,
+    );
+    await prompt.getByRole("button", { name: "Allow selected" }).click();
+    const outsider = await callFrame(page, laptop.device, "Widget from");
+
+    // Bob joins; his call's members include Alice's laptop, so he sends it his key.
+    await joinCall(page, bob.device);
+    const bobCall = await callFrame(page, bob.device);
+    const bobKey = (await ownKey(bobCall)).key;
+    expect(await waitForKey(outsider, bob, bobKey)).toMatchObject({
+      member: "false",
+      senderDevice: bob.device,
+      sentCount: "0",
+    });
+
+    // Barrier: a message from the laptop's demo widget reaches Bob after anything the call
+    // widget would have sent on receiving Bob's key, and comes through the inspector after it.
+    const laptopDemo = await widgetFrame(page, laptop.device, { name: "Demo widget" });
+    const bobDemo = await widgetFrame(page, bob.device, { name: "Demo widget" });
+    await sendFromDemoWidget(laptopDemo, { recipients: [[bob.user, bob.device]], text: "barrier" });
+    await waitForMessage(bobDemo, "barrier");
+    const fromWidgets = inspectorEntries(page, "send_to_device request", "widget → host");
+    await fromWidgets.filter({ hasText: "Demo widget" }).last().waitFor();
+
+    expect(await fromWidgets.filter({ hasText: "Widget from" }).count()).toBe(0);
+    const laptopRow = bobCall.locator(
+      `[data-testid=participant][data-user="${laptop.user}"][data-device="${laptop.device}"]`,
+    );
+    expect(await laptopRow.getAttribute("data-received-count")).toBe("0");
     await page.close();
   });
 });

@@ -54,11 +54,18 @@ export interface ReceivedKey {
 }
 
 export interface Participant extends Member {
+  /**
+   * Whether the device is a member of the call (the widget's `members`): only members are sent
+   * our key. Anyone else who sends us a key is shown, never answered: sending a key to a device
+   * must not be enough to be given ours.
+   */
+  readonly member: boolean;
   /** Our keys handed to the key transport for this device: index of the latest, and how many. */
   sentIndex?: number;
   sentCount: number;
-  /** This participant's keys, oldest first. */
-  readonly received: ReceivedKey[];
+  /** This participant's latest key, and how many arrived. */
+  latest?: ReceivedKey;
+  receivedCount: number;
 }
 
 export interface CallSessionOptions {
@@ -123,7 +130,15 @@ export class CallSession {
   constructor(private readonly options: CallSessionOptions) {
     this.userId = options.userId;
     this.deviceId = options.deviceId;
-    for (const member of options.members) this.participant(member.userId, member.deviceId);
+    for (const { userId, deviceId } of options.members) {
+      this.participants.set(memberKey(userId, deviceId), {
+        userId,
+        deviceId,
+        member: true,
+        sentCount: 0,
+        receivedCount: 0,
+      });
+    }
 
     this.api = new WidgetApi(options.widgetId, options.parentOrigin);
     // Both before RoomWidgetClient starts the API: the host asks for our versions right away,
@@ -187,9 +202,10 @@ export class CallSession {
     await this.sendOwnKey(this.others());
   }
 
+  /** The call's members but this device: whom our key goes to. */
   private others(): Participant[] {
     return [...this.participants.values()].filter(
-      (p) => p.userId !== this.userId || p.deviceId !== this.deviceId,
+      (p) => p.member && (p.userId !== this.userId || p.deviceId !== this.deviceId),
     );
   }
 
@@ -197,7 +213,7 @@ export class CallSession {
     const key = memberKey(userId, deviceId);
     let participant = this.participants.get(key);
     if (participant === undefined) {
-      participant = { userId, deviceId, sentCount: 0, received: [] };
+      participant = { userId, deviceId, member: false, sentCount: 0, receivedCount: 0 };
       this.participants.set(key, participant);
     }
     return participant;
@@ -230,8 +246,11 @@ export class CallSession {
     };
     if (message.type !== CALL_KEYS || typeof message.sender !== "string") return;
     const keys = message.content?.keys;
-    // Bounded: a message the key transport rejects (malformed) never comes to be read.
-    if (this.deliveries.size >= 100) this.deliveries.clear();
+    // Bounded: a message the key transport rejects (malformed) is never read; the oldest goes.
+    if (this.deliveries.size >= 100) {
+      const oldest = this.deliveries.keys().next().value;
+      if (oldest !== undefined) this.deliveries.delete(oldest);
+    }
     this.deliveries.set(JSON.stringify([message.sender, keys?.key, keys?.index]), {
       encrypted: message.encrypted === true,
       ...(typeof message.sender_device === "string" ? { senderDevice: message.sender_device } : {}),
@@ -255,7 +274,8 @@ export class CallSession {
     // wrote: taken only from a host that vouches for it (docs/protocol.md §7).
     const senderDevice = this.hostVouches ? delivery.senderDevice : undefined;
     const participant = this.participant(userId, senderDevice ?? claimedDevice);
-    participant.received.push({
+    participant.receivedCount++;
+    participant.latest = {
       index,
       key,
       claimedDevice,
@@ -264,7 +284,7 @@ export class CallSession {
       ...(this.hostVouches && delivery.senderVerified !== undefined
         ? { senderVerified: delivery.senderVerified }
         : {}),
-    });
+    };
     if (senderDevice !== undefined && senderDevice !== claimedDevice) {
       this.options.onNote(
         `${userId}: the key claims device ${claimedDevice}, the host decrypted it from ${senderDevice}`,
@@ -272,7 +292,7 @@ export class CallSession {
     }
     this.options.onChange();
     // A call member we never heard from joined after our key went out (or reloaded): send it ours.
-    if (!this.heardFrom.has(memberId)) {
+    if (participant.member && !this.heardFrom.has(memberId)) {
       this.heardFrom.add(memberId);
       void this.sendOwnKey([participant]);
     }

@@ -55,10 +55,19 @@ function participantRow(session: CallSession, p: Participant): HTMLTableRowEleme
   row.dataset.device = p.deviceId;
   row.dataset.sentCount = String(p.sentCount);
   row.dataset.sentIndex = p.sentIndex === undefined ? "" : String(p.sentIndex);
-  row.dataset.receivedCount = String(p.received.length);
-  const latest = p.received.at(-1);
+  row.dataset.member = String(p.member);
+  row.dataset.receivedCount = String(p.receivedCount);
+  const { latest } = p;
   cell(row, `${p.userId} / ${p.deviceId}`, "who");
-  cell(row, p.sentIndex === undefined ? "not yet" : `#${p.sentIndex} (${p.sentCount}×)`);
+  cell(
+    row,
+    !p.member
+      ? "never: not a call member"
+      : p.sentIndex === undefined
+        ? "not yet"
+        : `#${p.sentIndex} (${p.sentCount}×)`,
+    p.member ? "" : "muted",
+  );
   if (latest === undefined) {
     cell(row, "none yet", "muted");
     cell(row, "");
@@ -71,7 +80,7 @@ function participantRow(session: CallSession, p: Participant): HTMLTableRowEleme
   row.dataset.claimedDevice = latest.claimedDevice;
   cell(
     row,
-    `#${latest.index} ${fingerprint(latest.key)} (${p.received.length} received${latest.encrypted ? ", encrypted" : ", CLEARTEXT"})`,
+    `#${latest.index} ${fingerprint(latest.key)} (${p.receivedCount} received${latest.encrypted ? ", encrypted" : ", CLEARTEXT"})`,
   );
   if (latest.senderDevice !== undefined) {
     const verified =
