@@ -99,6 +99,18 @@ function newKey(): string {
   return btoa(String.fromCharCode(...bytes));
 }
 
+/** One key as the key transport reported it, with the host's facts about its message. */
+interface Arrival {
+  readonly userId: string;
+  /** `member.claimed_device_id` of the content. */
+  readonly claimedDevice: string;
+  /** `member.id` of the content: one per participant's widget session. */
+  readonly memberId: string;
+  readonly key: string;
+  readonly index: number;
+  readonly delivery: Delivery;
+}
+
 /** What the host said about one incoming key message, before the key transport read it. */
 interface Delivery {
   readonly encrypted: boolean;
@@ -117,6 +129,7 @@ export class CallSession {
   own = { index: 0, key: newKey() };
   /** Whether the host advertised a format newer than legacy, so vouches for sender devices. */
   hostVouches = false;
+  private vouching: Promise<boolean> | undefined;
   readonly started: Promise<void>;
 
   private readonly api: WidgetApi;
@@ -189,10 +202,19 @@ export class CallSession {
 
   private async start(): Promise<void> {
     await this.client.startClient();
-    this.hostVouches = formatsIn(await this.api.getClientVersions()).some((f) => f !== "legacy");
+    await this.hostVouchesForSenders();
     this.options.onChange();
     // Joining: everyone gets our key; whoever joins later hears it when they send theirs (below).
     await this.sendOwnKey(this.others());
+  }
+
+  /** The host's versions, asked once (matrix-widget-api caches them): §2, §7. */
+  private hostVouchesForSenders(): Promise<boolean> {
+    this.vouching ??= this.api.getClientVersions().then((versions) => {
+      this.hostVouches = formatsIn(versions).some((format) => format !== "legacy");
+      return this.hostVouches;
+    });
+    return this.vouching;
   }
 
   /** A new key with the next index, to everyone in the call (what a call does when someone leaves). */
@@ -270,9 +292,20 @@ export class CallSession {
     const lookup = JSON.stringify([userId, key, index]);
     const delivery = this.deliveries.get(lookup) ?? { encrypted: false };
     this.deliveries.delete(lookup);
+    // A key can arrive before start-up asked for the host's versions: read it once they are known.
+    const arrival = { userId, claimedDevice, memberId, key, index, delivery };
+    void this.hostVouchesForSenders().then(
+      (vouches) => this.record(arrival, vouches),
+      (error: unknown) =>
+        this.options.onNote(`could not ask the host for its versions: ${String(error)}`),
+    );
+  }
+
+  private record(arrival: Arrival, vouches: boolean): void {
+    const { userId, claimedDevice, memberId, key, index, delivery } = arrival;
     // A stock host spreads the decrypted event, so its `sender_device` is whatever the sender
     // wrote: taken only from a host that vouches for it (docs/protocol.md §7).
-    const senderDevice = this.hostVouches ? delivery.senderDevice : undefined;
+    const senderDevice = vouches ? delivery.senderDevice : undefined;
     const participant = this.participant(userId, senderDevice ?? claimedDevice);
     participant.receivedCount++;
     participant.latest = {
@@ -281,7 +314,7 @@ export class CallSession {
       claimedDevice,
       encrypted: delivery.encrypted,
       ...(senderDevice === undefined ? {} : { senderDevice }),
-      ...(this.hostVouches && delivery.senderVerified !== undefined
+      ...(vouches && delivery.senderVerified !== undefined
         ? { senderVerified: delivery.senderVerified }
         : {}),
     };
