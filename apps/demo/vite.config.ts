@@ -1,8 +1,10 @@
 import { fileURLToPath } from "node:url";
 import { defineConfig } from "vite";
 
-// Three pages: the host (simulated Matrix clients), the demo widget they embed, and a widget
-// written against plain matrix-widget-api (what most widgets in the wild are).
+// Four pages: the host (simulated Matrix clients), the demo widget they embed, a widget written
+// against plain matrix-widget-api (what most widgets in the wild are), and an Element Call-style
+// widget on matrix-js-sdk's embedded client (its own entry: the host page never loads the SDK
+// for it; only the iframe does, when a call widget is opened).
 const page = (name: string) => fileURLToPath(new URL(name, import.meta.url));
 
 export default defineConfig({
@@ -17,6 +19,7 @@ export default defineConfig({
         host: page("index.html"),
         widget: page("widget.html"),
         stock: page("stock-widget.html"),
+        call: page("call-widget.html"),
       },
     },
   },

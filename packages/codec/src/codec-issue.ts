@@ -1,4 +1,5 @@
 import type * as t from "io-ts";
+import { describe } from "./json-content.js";
 
 /** What kind of problem an issue is; stable, so that callers can map issues to their own words. */
 export type IssueCode =
@@ -28,6 +29,15 @@ export interface CodedValidationError extends t.ValidationError {
 
 const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 
+/** `Array.isArray`, false for a revoked proxy (on which it throws). */
+function isArray(value: unknown): boolean {
+  try {
+    return Array.isArray(value);
+  } catch {
+    return false;
+  }
+}
+
 /** Renders an io-ts context as a JSON path: `.field`, `["@user:server"]`, `[3]`. */
 export function pathOf(context: t.Context): string {
   let path = "";
@@ -35,7 +45,7 @@ export function pathOf(context: t.Context): string {
   for (let i = 1; i < context.length; i++) {
     const entry = context[i] as t.ContextEntry;
     const parent = (context[i - 1] as t.ContextEntry).actual;
-    if (Array.isArray(parent)) path += `[${entry.key}]`;
+    if (isArray(parent)) path += `[${entry.key}]`;
     else if (IDENTIFIER.test(entry.key)) path += path === "" ? entry.key : `.${entry.key}`;
     else path += `[${JSON.stringify(entry.key)}]`;
   }
@@ -46,9 +56,20 @@ export function pathOf(context: t.Context): string {
 export function issuesOf(errors: t.Errors): ReadonlyArray<CodecIssue> {
   return errors.map((error) => {
     const path = pathOf(error.context);
-    const code = (error as Partial<CodedValidationError>).code ?? "invalid_value";
-    const message = error.message ?? `invalid value at ${path === "" ? "the top level" : path}`;
-    return { path, message, code };
+    const coded = (error as Partial<CodedValidationError>).code;
+    if (coded !== undefined && error.message !== undefined) {
+      return { path, message: error.message, code: coded };
+    }
+    // A plain io-ts codec's error (`t.string`, `t.number`...): its name says what was expected.
+    const last = error.context[error.context.length - 1];
+    const missing = error.value === undefined;
+    const expected = last === undefined ? "a valid value" : last.type.name;
+    const message =
+      error.message ??
+      (missing
+        ? `missing: must be ${expected}`
+        : `must be ${expected}, not ${describe(error.value)}`);
+    return { path, message, code: coded ?? (missing ? "missing_field" : "wrong_type") };
   });
 }
 

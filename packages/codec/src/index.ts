@@ -18,6 +18,22 @@ export {
   pathOf,
 } from "./codec-issue.js";
 export {
+  type ContentScope,
+  ContentScopeC,
+  isScopedTo,
+  readScope,
+} from "./content-scope.js";
+export {
+  type DeliveryFailureReason,
+  DeliveryFailureReasonC,
+  type DeliveryFailures,
+  DeliveryFailuresC,
+  KNOWN_DELIVERY_FAILURE_REASONS,
+  type KnownDeliveryFailureReason,
+  type MatrixApiError,
+  MatrixApiErrorC,
+} from "./delivery-report.js";
+export {
   FORMAT_IDENTIFIERS,
   FORMAT_LEGACY,
   FORMAT_RECIPIENTS,
@@ -72,6 +88,18 @@ export {
   type SendRequestWire,
   sendRequestCodec,
 } from "./send-request.js";
+export {
+  decodeSendToDeviceReply,
+  encodeSendToDeviceReply,
+  errorReply,
+  partialReply,
+  type SendToDeviceError,
+  SendToDeviceErrorC,
+  type SendToDeviceReply,
+  SendToDeviceReplyC,
+  type SendToDeviceReplyWire,
+  successReply,
+} from "./send-to-device-reply.js";
 export {
   decodeToWidgetMessage,
   encodeToWidgetMessage,

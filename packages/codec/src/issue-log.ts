@@ -2,6 +2,41 @@ import * as t from "io-ts";
 import type { CodedValidationError, IssueCode } from "./codec-issue.js";
 
 /**
+ * Where a value sits in the input: the root's io-ts context, or a key inside another place.
+ * Walks build these small links as they go (one per user or nested object, none per device) and
+ * turn them into an io-ts context only when an issue is reported there.
+ */
+export type Where =
+  | { readonly context: t.Context; readonly value: unknown }
+  | { readonly parent: Where; readonly key: string; readonly value: unknown };
+
+/** The place of the input itself. */
+export function rootOf(context: t.Context, value: unknown): Where {
+  return { context, value };
+}
+
+/** The place of `key`, holding `value`, inside `parent`. */
+export function inside(parent: Where, key: string, value: unknown): Where {
+  return { parent, key, value };
+}
+
+/** The io-ts context of a place: built only for a report. */
+export function contextOf(where: Where): t.Context {
+  const path: Array<{ readonly key: string; readonly value: unknown }> = [];
+  let place = where;
+  while ("parent" in place) {
+    path.push(place);
+    place = place.parent;
+  }
+  let context = place.context;
+  for (let i = path.length - 1; i >= 0; i--) {
+    const step = path[i] as { readonly key: string; readonly value: unknown };
+    context = t.appendContext(context, step.key, t.unknown, step.value);
+  }
+  return context;
+}
+
+/**
  * Collects the validation errors of one decode, at most `max` of them: a hostile input with a
  * million bad entries gets a short answer, not a million-line one.
  */
@@ -11,9 +46,11 @@ export class IssueLog {
 
   constructor(private readonly max: number) {}
 
-  add(value: unknown, context: t.Context, code: IssueCode, message: string): void {
-    if (this.errors.length < this.max) this.errors.push({ value, context, code, message });
-    else this.dropped++;
+  /** The one reporter: `code` and `message` for the value at `where`. */
+  report(where: Where, code: IssueCode, message: string): void {
+    if (this.errors.length < this.max) {
+      this.errors.push({ value: where.value, context: contextOf(where), code, message });
+    } else this.dropped++;
   }
 
   get isEmpty(): boolean {
@@ -31,16 +68,6 @@ export class IssueLog {
     };
     return [...this.errors, summary];
   }
-}
-
-/** The context of `key` inside `parent`: built only where an issue needs a path. */
-export function childContext(
-  parent: t.Context,
-  key: string,
-  decoder: t.Decoder<unknown, unknown>,
-  actual: unknown,
-): t.Context {
-  return t.appendContext(parent, key, decoder, actual);
 }
 
 export function hasOwn(object: object, key: string): boolean {

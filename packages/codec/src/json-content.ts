@@ -1,5 +1,4 @@
-import * as t from "io-ts";
-import { childContext, type IssueLog, isPlainObject } from "./issue-log.js";
+import { type IssueLog, inside, isPlainObject, type Where } from "./issue-log.js";
 import type { Limits } from "./limits.js";
 
 export type JsonValue =
@@ -32,19 +31,18 @@ export function newWalk(limits: Limits, log: IssueLog): JsonWalk {
 
 /**
  * Adds `bytes` to the walk. Past the limit it reports the request as too large (once, at
- * `context`) and answers false: the caller stops walking there.
+ * `where`) and answers false: the caller stops walking there.
  */
-export function spend(walk: JsonWalk, bytes: number, value: unknown, context: t.Context): boolean {
+export function spend(walk: JsonWalk, bytes: number, where: Where): boolean {
   walk.bytes += bytes;
-  return walk.bytes <= walk.limits.maxRequestBytes || overBudget(walk, value, context);
+  return walk.bytes <= walk.limits.maxRequestBytes || overBudget(walk, where);
 }
 
-function overBudget(walk: JsonWalk, value: unknown, context: t.Context): false {
+function overBudget(walk: JsonWalk, where: Where): false {
   if (!walk.overBudget) {
     walk.overBudget = true;
-    walk.log.add(
-      value,
-      context,
+    walk.log.report(
+      where,
       "limit_exceeded",
       `the request is larger than the limit of ${walk.limits.maxRequestBytes} bytes`,
     );
@@ -62,84 +60,72 @@ export function keyBytes(key: string): number {
   return key.length + 3;
 }
 
-const JsonValueName = new t.Type<JsonValue>(
-  "JsonValue",
-  (u): u is JsonValue => true,
-  (u) => t.success(u as JsonValue),
-  t.identity,
-);
-
 /**
- * Checks that `value` is a JSON object within the limits, and counts its size as `Limits`
- * describes: every key, string, number, literal and punctuation mark. The walk stops at the first
- * limit exceeded, so huge inputs, cycles and shared sub-trees end quickly.
+ * Checks that the value at `where` is a JSON object within the limits, and counts its size as
+ * `Limits` describes: every key, string, number, literal and punctuation mark. The walk stops at
+ * the first limit exceeded, so huge inputs, cycles and shared sub-trees end quickly.
  */
-export function walkJsonObject(value: unknown, context: t.Context, walk: JsonWalk): boolean {
+export function walkJsonObject(where: Where, walk: JsonWalk): boolean {
+  const value = where.value;
   if (!isPlainObject(value)) {
-    walk.log.add(value, context, "wrong_type", `must be a JSON object, not ${describe(value)}`);
+    walk.log.report(where, "wrong_type", `must be a JSON object, not ${describe(value)}`);
     return false;
   }
-  return walkContainer(value, 1, context, walk);
+  return walkContainer(value, 1, where, walk);
 }
 
-function walkContainer(value: object, depth: number, context: t.Context, walk: JsonWalk): boolean {
+function walkContainer(value: object, depth: number, where: Where, walk: JsonWalk): boolean {
   if (depth > walk.limits.maxDepth) {
-    walk.log.add(
-      value,
-      context,
+    walk.log.report(
+      where,
       "limit_exceeded",
       `nested deeper than the limit of ${walk.limits.maxDepth} levels`,
     );
     return false;
   }
   if (Array.isArray(value)) {
-    if (!spend(walk, punctuationBytes(value.length), value, context)) return false;
+    if (!spend(walk, punctuationBytes(value.length), where)) return false;
     for (let i = 0; i < value.length; i++) {
-      if (!walkValue(value[i], depth, context, String(i), walk)) return false;
+      if (!walkValue(value[i], depth, where, String(i), walk)) return false;
     }
     return true;
   }
   if (!isPlainObject(value)) {
-    walk.log.add(value, context, "not_json", `${describe(value)} is not a JSON value`);
+    walk.log.report(where, "not_json", `${describe(value)} is not a JSON value`);
     return false;
   }
   const keys = Object.keys(value);
-  if (!spend(walk, punctuationBytes(keys.length), value, context)) return false;
+  if (!spend(walk, punctuationBytes(keys.length), where)) return false;
   for (const key of keys) {
-    if (!spend(walk, keyBytes(key), value, context)) return false;
-    if (!walkValue(value[key], depth, context, key, walk)) return false;
+    if (!spend(walk, keyBytes(key), where)) return false;
+    if (!walkValue(value[key], depth, where, key, walk)) return false;
   }
   return true;
 }
 
+/** One value inside a container; its own place is built only for a nested container or an issue. */
 function walkValue(
   value: unknown,
   depth: number,
-  parent: t.Context,
+  parent: Where,
   key: string,
   walk: JsonWalk,
 ): boolean {
   switch (typeof value) {
     case "string":
-      return spend(walk, value.length + 2, value, parent);
+      return spend(walk, value.length + 2, parent);
     case "boolean":
-      return spend(walk, value ? 4 : 5, value, parent);
+      return spend(walk, value ? 4 : 5, parent);
     case "number":
-      if (Number.isFinite(value)) return spend(walk, String(value).length, value, parent);
-      walk.log.add(
-        value,
-        childContext(parent, key, JsonValueName, value),
-        "not_json",
-        `${value} is not a JSON number`,
-      );
+      if (Number.isFinite(value)) return spend(walk, String(value).length, parent);
+      walk.log.report(inside(parent, key, value), "not_json", `${value} is not a JSON number`);
       return false;
     case "object":
-      if (value === null) return spend(walk, 4, value, parent);
-      return walkContainer(value, depth + 1, childContext(parent, key, JsonValueName, value), walk);
+      if (value === null) return spend(walk, 4, parent);
+      return walkContainer(value, depth + 1, inside(parent, key, value), walk);
     default:
-      walk.log.add(
-        value,
-        childContext(parent, key, JsonValueName, value),
+      walk.log.report(
+        inside(parent, key, value),
         "not_json",
         `${describe(value)} is not a JSON value`,
       );
@@ -150,10 +136,15 @@ function walkValue(
 /** Names a value's kind for an error message. */
 export function describe(value: unknown): string {
   if (value === null) return "null";
-  if (Array.isArray(value)) return "an array";
   if (typeof value === "object") {
-    const tag = Object.prototype.toString.call(value).slice(8, -1);
-    return tag === "Object" ? "an object" : `a ${tag}`;
+    try {
+      if (Array.isArray(value)) return "an array";
+      const tag = Object.prototype.toString.call(value).slice(8, -1);
+      return tag === "Object" ? "an object" : `a ${tag}`;
+    } catch {
+      // A revoked proxy, or one whose `Symbol.toStringTag` getter throws.
+      return "an object that cannot be read";
+    }
   }
   if (typeof value === "string") return "a string";
   if (typeof value === "undefined") return "undefined";

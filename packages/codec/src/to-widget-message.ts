@@ -1,9 +1,9 @@
 import * as t from "io-ts";
-import { type CodecIssue, issuesOf } from "./codec-issue.js";
+import { type CodecIssue, type CodedValidationError, issuesOf } from "./codec-issue.js";
 import * as E from "./either.js";
-import { childContext, IssueLog, isPlainObject, ownField } from "./issue-log.js";
-import { describe, type JsonObject, newWalk, walkJsonObject } from "./json-content.js";
-import { type Limits, withDefaults } from "./limits.js";
+import { IssueLog, isPlainObject, ownField, rootOf } from "./issue-log.js";
+import { type JsonObject, newWalk, walkJsonObject } from "./json-content.js";
+import { DEFAULT_LIMITS, type Limits, withDefaults } from "./limits.js";
 import {
   deviceIdProblem,
   eventTypeProblem,
@@ -12,144 +12,111 @@ import {
   isUserId,
   userIdProblem,
 } from "./matrix-ids.js";
+import { neverThrowing, stringOf, struct } from "./plain-object-codecs.js";
 
-// Section 7: the `data` of a `toWidget` `send_to_device` request.
+// Section 7: the `data` of a `toWidget` `send_to_device` request. A cold path: one message per
+// call, so it is composed from io-ts combinators.
 
-export interface ToWidgetMessage {
-  readonly type: string;
-  readonly sender: string;
-  /** How the host actually received it; never a value copied from the wire. */
-  readonly encrypted: boolean;
-  readonly content: JsonObject;
-  /** The sender's device as authenticated by decryption: encrypted messages only. */
-  readonly sender_device?: string;
-  /** Whether that device is verified: encrypted messages only. */
-  readonly sender_verified?: boolean;
+const EventTypeC = /* @__PURE__ */ stringOf(
+  "EventType",
+  "an event type string",
+  isEventType,
+  eventTypeProblem,
+);
+const UserIdC = /* @__PURE__ */ stringOf("UserId", "a user ID string", isUserId, userIdProblem);
+const DeviceIdC = /* @__PURE__ */ stringOf(
+  "DeviceId",
+  "a device ID string",
+  isDeviceId,
+  deviceIdProblem,
+);
+
+/** A JSON object within `limits` (section 8), checked by the same walk as request contents. */
+function jsonObjectCodec(limits: Limits): t.Type<JsonObject, JsonObject, unknown> {
+  const validate = (u: unknown, c: t.Context): t.Validation<JsonObject> => {
+    const log = new IssueLog(limits.maxIssues);
+    walkJsonObject(rootOf(c, u), newWalk(limits, log));
+    return log.isEmpty ? t.success(u as JsonObject) : t.failures(log.result(c));
+  };
+  return new t.Type<JsonObject, JsonObject, unknown>(
+    "JsonObject",
+    (u): u is JsonObject => validate(u, [])._tag === "Right",
+    validate,
+    t.identity,
+  );
 }
 
-function validateMessage(u: unknown, c: t.Context, limits: Limits): t.Validation<ToWidgetMessage> {
-  if (!isPlainObject(u)) return t.failure(u, c, `message must be an object, not ${describe(u)}`);
-  const log = new IssueLog(limits.maxIssues);
-  const grammar = (valid: (v: string) => boolean, problem: (v: string) => string) => ({
-    valid,
-    problem,
-  });
-  /** One field: present if required, of its JS type, then of its grammar; its value when good. */
-  const check = (
-    key: string,
-    kind: "string" | "boolean",
-    required: boolean,
-    what: string,
-    rule?: ReturnType<typeof grammar>,
-  ): string | boolean | undefined => {
-    const value = ownField(u, key);
-    if (value === undefined && !required) return undefined;
-    const at = childContext(c, key, kind === "string" ? t.string : t.boolean, value);
-    if (typeof value !== kind) {
-      const code = value === undefined ? "missing_field" : "wrong_type";
-      log.add(value, at, code, `\`${key}\` must be ${what}`);
-      return undefined;
-    }
-    if (rule !== undefined && !rule.valid(value as string)) {
-      log.add(value, at, "invalid_value", rule.problem(value as string));
-      return undefined;
-    }
-    return value as string | boolean;
+/** Section 7's fields with `limits` for the content, and its rule on sender facts. */
+function messageCodec(limits: Limits) {
+  const fields = struct(
+    "ToWidgetMessage",
+    { type: EventTypeC, sender: UserIdC, encrypted: t.boolean, content: jsonObjectCodec(limits) },
+    { sender_device: DeviceIdC, sender_verified: t.boolean },
+    // Hosts that copy raw events leak Olm envelope fields: they are left out, not refused.
+    { what: "a to-widget message", otherFields: "drop" },
+  );
+  type Message = t.TypeOf<typeof fields>;
+  const validate = (u: unknown, c: t.Context): t.Validation<Message> => {
+    const decoded = fields.validate(u, c);
+    const conflict = senderFactsProblem(u, c);
+    if (conflict === undefined) return decoded;
+    return t.failures(decoded._tag === "Left" ? [...decoded.left, ...conflict] : conflict);
   };
-
-  const type = check(
-    "type",
-    "string",
-    true,
-    "an event type string",
-    grammar(isEventType, eventTypeProblem),
+  return neverThrowing(
+    new t.Type<Message, Message, unknown>(
+      "ToWidgetMessage",
+      (u): u is Message => validate(u, [])._tag === "Right",
+      validate,
+      // Exactly the fields of section 7, in order: nothing else from a raw event survives.
+      (message) => fields.encode(message),
+    ),
+    "the message",
   );
-  const sender = check(
-    "sender",
-    "string",
-    true,
-    "a user ID string",
-    grammar(isUserId, userIdProblem),
-  );
-  const encrypted = check("encrypted", "boolean", true, "true or false");
-  const content = ownField(u, "content");
-  const contentAt = childContext(c, "content", t.unknown, content);
-  if (content === undefined) log.add(content, contentAt, "missing_field", "missing `content`");
-  else walkJsonObject(content, contentAt, newWalk(limits, log));
-  const senderDevice = check(
-    "sender_device",
-    "string",
-    false,
-    "a device ID string",
-    grammar(isDeviceId, deviceIdProblem),
-  );
-  const senderVerified = check("sender_verified", "boolean", false, "true or false");
-
-  // Authenticated sender facts only exist for what was decrypted: never trust them otherwise.
-  if (
-    encrypted === false &&
-    (ownField(u, "sender_device") !== undefined || ownField(u, "sender_verified") !== undefined)
-  ) {
-    log.add(
-      u,
-      c,
-      "conflicting_fields",
-      "`sender_device` and `sender_verified` belong to encrypted messages only",
-    );
-  }
-  if (!log.isEmpty) return t.failures(log.result(c));
-  return t.success({
-    type: type as string,
-    sender: sender as string,
-    encrypted: encrypted as boolean,
-    content: content as JsonObject,
-    ...(senderDevice === undefined ? {} : { sender_device: senderDevice as string }),
-    ...(senderVerified === undefined ? {} : { sender_verified: senderVerified as boolean }),
-  });
 }
 
-/** Exactly the fields of section 7, in order: nothing else from a raw event survives. */
-export function encodeToWidgetMessage(message: ToWidgetMessage): ToWidgetMessage {
-  return {
-    type: message.type,
-    sender: message.sender,
-    encrypted: message.encrypted,
-    content: message.content,
-    ...(message.sender_device === undefined ? {} : { sender_device: message.sender_device }),
-    ...(message.sender_verified === undefined ? {} : { sender_verified: message.sender_verified }),
+/** Authenticated sender facts only exist for what was decrypted: never trust them otherwise. */
+function senderFactsProblem(u: unknown, c: t.Context): t.Errors | undefined {
+  if (!isPlainObject(u) || ownField(u, "encrypted") !== false) return undefined;
+  if (ownField(u, "sender_device") === undefined && ownField(u, "sender_verified") === undefined)
+    return undefined;
+  const error: CodedValidationError = {
+    value: u,
+    context: c,
+    code: "conflicting_fields",
+    message: "`sender_device` and `sender_verified` belong to encrypted messages only",
   };
+  return [error];
 }
 
 /**
  * The codec of what a widget receives. Decoding ignores fields section 7 does not define, so
  * that messages from hosts that copy raw events still decode, without those fields.
  */
+export const ToWidgetMessageC = /* @__PURE__ */ messageCodec(DEFAULT_LIMITS);
+
+/**
+ * What a widget receives: `type`, `sender`, `encrypted` (how the host actually received it,
+ * never a value copied from the wire), `content`, and for encrypted messages only the host's
+ * authenticated `sender_device` and whether that device is verified, `sender_verified`.
+ */
+export type ToWidgetMessage = t.TypeOf<typeof ToWidgetMessageC>;
+
+/** `ToWidgetMessageC` with other limits for the content. */
 export function toWidgetMessageCodec(
   limits?: Partial<Limits>,
 ): t.Type<ToWidgetMessage, ToWidgetMessage, unknown> {
-  const resolved = withDefaults(limits);
-  const validate = (u: unknown, c: t.Context): t.Validation<ToWidgetMessage> => {
-    try {
-      return validateMessage(u, c, resolved);
-    } catch (error) {
-      return t.failure(u, c, `the message could not be read: ${String(error)}`);
-    }
-  };
-  return new t.Type<ToWidgetMessage, ToWidgetMessage, unknown>(
-    "ToWidgetMessage",
-    (u): u is ToWidgetMessage => validate(u, [])._tag === "Right",
-    validate,
-    encodeToWidgetMessage,
-  );
+  return limits === undefined ? ToWidgetMessageC : messageCodec(withDefaults(limits));
 }
 
-export const ToWidgetMessageC = toWidgetMessageCodec();
+/** Exactly the fields of section 7, in order: nothing else from a raw event survives. */
+export function encodeToWidgetMessage(message: ToWidgetMessage): ToWidgetMessage {
+  return ToWidgetMessageC.encode(message);
+}
 
 /** Decodes the `data` of a `toWidget` `send_to_device` request. Never throws. */
 export function decodeToWidgetMessage(
   input: unknown,
   limits?: Partial<Limits>,
 ): E.Either<ReadonlyArray<CodecIssue>, ToWidgetMessage> {
-  const codec = limits === undefined ? ToWidgetMessageC : toWidgetMessageCodec(limits);
-  return E.mapLeft(codec.decode(input), issuesOf);
+  return E.mapLeft(toWidgetMessageCodec(limits).decode(input), issuesOf);
 }

@@ -333,3 +333,38 @@ describe("JSON content and limits (section 8)", () => {
     expect(issues(hostile)[0]?.message).toMatch(/could not be read: Error: boom/);
   });
 });
+
+describe("exotic inputs never throw", () => {
+  const traps = (thrown: unknown): ProxyHandler<object> => ({
+    get: () => {
+      throw thrown;
+    },
+    ownKeys: () => {
+      throw thrown;
+    },
+  });
+
+  it("`is` answers a proxy whose getters throw, for every request codec", () => {
+    const hostile = new Proxy({}, traps(new Error("boom")));
+    for (const codec of [
+      SendRequestC,
+      LegacySendRequestC,
+      RecipientsSendRequestC,
+      ScopedSendRequestC,
+    ]) {
+      expect(() => codec.is(hostile)).not.toThrow();
+      expect(codec.is(hostile)).toBe(false);
+    }
+  });
+
+  it("decode answers a thrown value whose own `toString` throws", () => {
+    const unprintable = {
+      toString() {
+        throw new Error("no words");
+      },
+    };
+    const hostile = { ...legacy, messages: new Proxy({}, traps(unprintable)) };
+    expect(() => decodeSendRequest(hostile)).not.toThrow();
+    expect(issues(hostile)[0]?.message).toMatch(/could not be read/);
+  });
+});

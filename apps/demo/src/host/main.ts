@@ -27,6 +27,12 @@ export const DEMO_WIDGET_URL = `${widgetBase}widget.html?userId=$matrix_user_id&
 /** A widget written against plain matrix-widget-api, as most widgets are today (legacy format). */
 export const STOCK_WIDGET_URL = `${widgetBase}stock-widget.html?userId=$matrix_user_id&deviceId=$matrix_device_id&peers=$peers`;
 
+/**
+ * The Element Call-style widget: matrix-js-sdk's embedded client and MatrixRTC's to-device key
+ * transport. `$call_members` is widget data: the devices of the clients in its room.
+ */
+export const CALL_WIDGET_URL = `${widgetBase}call-widget.html?userId=$matrix_user_id&roomId=$matrix_room_id&deviceId=$org.matrix.msc3819.matrix_device_id&baseUrl=$org.matrix.msc4039.matrix_base_url&members=$call_members`;
+
 const ALL_FORMATS = "legacy,recipients,scoped";
 const UNSCOPED_FORMATS = "legacy,recipients";
 
@@ -161,6 +167,33 @@ function addDemoWidget(
   return embedded;
 }
 
+/** Who is in a room's call: every device of this page whose client shows the room. */
+function callMembers(world: DemoWorld, room: DemoRoom): Record<string, string[]> {
+  const members: Record<string, string[]> = {};
+  for (const client of world.clients) {
+    if (!client.rooms.some((r) => r.roomId === room.roomId)) continue;
+    members[client.userId] = [...(members[client.userId] ?? []), client.deviceId];
+  }
+  return members;
+}
+
+/** The call widget in `room` of `column`'s client: the project's own, approved by host policy. */
+function addCallWidget(world: DemoWorld, column: ClientColumn, room: DemoRoom): EmbeddedWidget {
+  const entry = column.rooms.get(room.roomId);
+  if (entry === undefined) throw new Error(`no room ${room.roomId}`);
+  return embedWidget(
+    column.hosted,
+    room,
+    {
+      url: CALL_WIDGET_URL,
+      name: "Call widget",
+      data: { call_members: JSON.stringify(callMembers(world, room)) },
+      preapproved: true,
+    },
+    entry.list,
+  );
+}
+
 function renderHeader(world: DemoWorld): HTMLElement {
   const header = document.createElement("header");
   header.className = "page-header";
@@ -207,7 +240,7 @@ function renderLoader(world: DemoWorld, columns: ReadonlyArray<ClientColumn>): H
     <select name="client"><option value="all">into every client</option></select>
     <button type="submit">Load widget</button>`;
   const presets = form.querySelector("datalist") as HTMLDataListElement;
-  for (const url of [STOCK_WIDGET_URL, DEMO_WIDGET_URL]) {
+  for (const url of [STOCK_WIDGET_URL, DEMO_WIDGET_URL, CALL_WIDGET_URL]) {
     const option = document.createElement("option");
     option.value = url;
     presets.append(option);
@@ -287,6 +320,24 @@ function loadUserWidget(world: DemoWorld, column: ClientColumn, url: string): vo
   );
 }
 
+/** A room's "Join call" button: adds this client's call widget to the room (once). */
+function joinCallButton(world: DemoWorld, column: () => ClientColumn, room: DemoRoom): HTMLElement {
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = "join-call";
+  button.dataset.testid = "join-call";
+  button.textContent = "Join call";
+  button.title = "Add an Element Call-style widget (matrix-js-sdk's embedded client) to this room";
+  button.addEventListener("click", () => {
+    button.disabled = true;
+    const widget = addCallWidget(world, column(), room);
+    widget.card.querySelector("header .remove")?.addEventListener("click", () => {
+      button.disabled = false;
+    });
+  });
+  return button;
+}
+
 function renderClient(world: DemoWorld, client: SimulatedClient): ClientColumn {
   const who = client.label;
   const transport = new TappedTransport(client.transport, inspector, who);
@@ -316,10 +367,12 @@ function renderClient(world: DemoWorld, client: SimulatedClient): ClientColumn {
     (block.querySelector(".badge") as HTMLElement).textContent = room.encrypted
       ? "encrypted room"
       : "cleartext room";
+    block.querySelector("h3")?.append(joinCallButton(world, () => column, room));
     section.append(block);
     rooms.set(room.roomId, { room, list: block.querySelector(".widgets") as HTMLElement });
   }
-  return { hosted, rooms };
+  const column: ClientColumn = { hosted, rooms };
+  return column;
 }
 
 async function main(): Promise<void> {
@@ -353,6 +406,13 @@ async function main(): Promise<void> {
     for (const widget of column.hosted.client.defaultWidgets) {
       const room = column.rooms.get(widget.roomId)?.room;
       if (room !== undefined) addDemoWidget(world, column, room, widget);
+    }
+  }
+  // `?call`: every client joins the call in its first room (the Lobby) at start.
+  if (params.has("call")) {
+    for (const column of columns) {
+      const first = column.rooms.values().next().value;
+      first?.list.closest(".room")?.querySelector<HTMLButtonElement>(".join-call")?.click();
     }
   }
   for (const url of params.getAll("widget")) loadUserWidgets(world, columns, url);

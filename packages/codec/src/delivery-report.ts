@@ -1,0 +1,83 @@
+import * as t from "io-ts";
+import { ALL_DEVICES, deviceIdProblem, isDeviceId, isUserId, userIdProblem } from "./matrix-ids.js";
+import { recordOf, stringOf, struct } from "./plain-object-codecs.js";
+
+// Section 6: which devices a send did not reach, and why; section 8: homeserver errors in
+// matrix-widget-api's `matrix_api_error` shape.
+
+/**
+ * The reasons the driver gives today, for documentation: a host or an encryption layer may add
+ * its own, so a reason is any non-empty string. `http_<status>` carries the homeserver's status.
+ */
+export const KNOWN_DELIVERY_FAILURE_REASONS = [
+  "unknown_device",
+  "no_devices",
+  "no_olm_session",
+  "withheld",
+  "too_large",
+  "network_error",
+  "device_list_timeout",
+  "encryption_failed",
+  "cancelled",
+] as const;
+
+/** A reason the driver gives: one of `KNOWN_DELIVERY_FAILURE_REASONS`, or `http_<status>`. */
+export type KnownDeliveryFailureReason =
+  | (typeof KNOWN_DELIVERY_FAILURE_REASONS)[number]
+  | `http_${number}`;
+
+/** Why one device did not get the message: a non-empty string (see `KnownDeliveryFailureReason`). */
+export type DeliveryFailureReason = string;
+
+/** A reason: any non-empty string. */
+export const DeliveryFailureReasonC = /* @__PURE__ */ stringOf(
+  "DeliveryFailureReason",
+  "a reason string",
+  (reason) => reason !== "",
+  () => "a reason must not be empty",
+);
+
+/** device ID (or `*`) -> reason, for one user. */
+const FailedDevicesC = /* @__PURE__ */ recordOf("FailedDevices", DeliveryFailureReasonC, {
+  what: "a user's failed devices",
+  validKey: (deviceId) => deviceId === ALL_DEVICES || isDeviceId(deviceId),
+  keyProblem: deviceIdProblem,
+  nonEmpty: "names no device: list each device that was not reached",
+});
+
+/**
+ * user ID -> device ID (or `*`) -> reason: the `failures` of a partial success. Every user
+ * names at least one device.
+ */
+export const DeliveryFailuresC = /* @__PURE__ */ recordOf("DeliveryFailures", FailedDevicesC, {
+  what: "`failures`",
+  validKey: isUserId,
+  keyProblem: userIdProblem,
+});
+
+/** user ID -> device ID (or `*`) -> reason: the `failures` of a partial success. */
+export type DeliveryFailures = t.TypeOf<typeof DeliveryFailuresC>;
+
+const HeadersC = /* @__PURE__ */ recordOf("HttpHeaders", t.string, {
+  what: "`http_headers`",
+  validKey: () => true,
+  keyProblem: () => "",
+});
+
+const MatrixErrorBodyC = /* @__PURE__ */ struct(
+  "MatrixErrorBody",
+  { errcode: t.string, error: t.string },
+  {},
+  { what: "the homeserver's error body", otherFields: "drop" },
+);
+
+/** matrix-widget-api's `IMatrixApiError`: the homeserver's answer to a failed request. */
+export const MatrixApiErrorC = /* @__PURE__ */ struct(
+  "MatrixApiError",
+  { http_status: t.number, http_headers: HeadersC, url: t.string, response: MatrixErrorBodyC },
+  {},
+  { what: "`matrix_api_error`", otherFields: "drop" },
+);
+
+/** matrix-widget-api's `IMatrixApiError`. */
+export type MatrixApiError = t.TypeOf<typeof MatrixApiErrorC>;
