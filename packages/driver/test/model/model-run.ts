@@ -120,7 +120,6 @@ interface SendRecord {
   readonly expectation: Expectation;
   /** The room's encryption flips counted when the request was posted. */
   readonly flipsAtQueue: number;
-  readonly roomEncryptedAtQueue: boolean;
   /** Raw requests that share a request ID: their replies cannot be told apart. */
   readonly raw: boolean;
   reply?: Reply;
@@ -455,7 +454,6 @@ export class ModelRun {
       addressed,
       expectation: spec === undefined ? "refused" : this.expectation(widget, spec),
       flipsAtQueue: this.flips,
-      roomEncryptedAtQueue: this.roomEncrypted,
       raw,
     };
     this.records.set(n, record);
