@@ -20,6 +20,11 @@ export {
   type ToDeviceNegotiation,
   widgetSupportedVersions,
 } from "./negotiation.js";
+export {
+  observeToDevice,
+  ToDeviceObserver,
+  type ToDeviceObserverOptions,
+} from "./observer.js";
 export type { Recipients, SendOptions, SendReceipt } from "./send.js";
 export type { StandardSchemaV1 } from "./standard-schema.js";
 export type {

@@ -34,6 +34,7 @@ export type ToDeviceHandler<C> = (message: ReceivedToDeviceMessage<C>) => void |
 
 export type ReceiveErrorHandler = (error: ToDeviceReceiveError) => void;
 
+/** How `subscribe()` checks and reports: the content's validator, an error handler, a signal. */
 export interface SubscribeOptions<V extends ContentValidator | undefined = undefined> {
   /**
    * Checks each content and types it for the handler: a Standard Schema (zod 4, valibot 1,
@@ -48,6 +49,7 @@ export interface SubscribeOptions<V extends ContentValidator | undefined = undef
   readonly signal?: AbortSignal;
 }
 
+/** `subscribe()`'s options, plus the bound on unread messages of `messages()`. */
 export interface MessagesOptions<V extends ContentValidator | undefined = undefined>
   extends SubscribeOptions<V> {
   /**
