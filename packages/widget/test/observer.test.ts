@@ -76,8 +76,8 @@ describe("the observer beside a client", () => {
     const asked = host.request("supported_api_versions", {});
     await settle();
     expect(answers(asked)).toHaveLength(1);
-    const versions = (answers(asked)[0]?.response as { supported_versions: string[] })
-      .supported_versions;
+    const versions = (answers(asked)[0]?.response as { supported_versions?: string[] } | undefined)
+      ?.supported_versions;
     expect(versions).toEqual(expect.arrayContaining([...CurrentApiVersions, FORMAT_RECIPIENTS]));
     expect(versions).not.toContain(FORMAT_SCOPED);
 
@@ -86,7 +86,9 @@ describe("the observer beside a client", () => {
       (m) => m.api === WidgetApiDirection.ToWidget && m.action === "capabilities",
     );
     expect(capabilities).toHaveLength(1);
-    expect((capabilities[0]?.response as { capabilities: string[] }).capabilities).toEqual([
+    expect(
+      (capabilities[0]?.response as { capabilities?: string[] } | undefined)?.capabilities,
+    ).toEqual([
       `org.matrix.msc3819.send.to_device:${KEYS}`,
       `org.matrix.msc3819.receive.to_device:${KEYS}`,
       `org.matrix.msc3819.send.to_device:${OTHER}`,
