@@ -261,13 +261,18 @@ export class ToDeviceSender {
   ): Promise<SendResult> {
     // Decided when the turn comes, not when queued: earlier sends may have taken a while.
     const decision = this.decide(request.encrypted, context);
-    if ("refused" in decision) return { kind: "refused", message: decision.refused };
+    if (decision.kind === "refused") return decision;
     // Sending to nobody is a truthful success (ADR 0003), and nothing goes out.
     if (groups.every((group) => Object.keys(group.recipients).length === 0))
       return { kind: "delivered" };
     return this.deliver(
       groups,
-      { type: request.type, encrypt: decision.encrypt, requested: request.encrypted, context },
+      {
+        type: request.type,
+        encrypt: decision.kind === "encrypt",
+        requested: request.encrypted,
+        context,
+      },
       attempt,
     );
   }
@@ -505,7 +510,7 @@ export class ToDeviceSender {
     if (plan.encrypt) return true;
     if (!attempt.cleartextRefused) {
       const decision = this.decide(plan.requested, plan.context);
-      attempt.cleartextRefused = !("encrypt" in decision) || decision.encrypt;
+      attempt.cleartextRefused = decision.kind !== "cleartext";
     }
     return !attempt.cleartextRefused;
   }
