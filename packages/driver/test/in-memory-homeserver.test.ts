@@ -3,7 +3,8 @@
  * No fakes: these are the real simulated objects.
  */
 import { describe, expect, it, vi } from "vitest";
-import { InMemoryHomeserver, SendToDeviceError } from "../src/index.js";
+import { SendToDeviceError } from "../src/index.js";
+import { InMemoryHomeserver } from "../src/testing.js";
 
 const ALICE = "@alice:example.org";
 const BOB = "@bob:example.org";

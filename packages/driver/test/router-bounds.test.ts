@@ -11,9 +11,8 @@ import {
   DEFAULT_DEDUP_MAX_BYTES,
   DEFAULT_PRE_NEGOTIATION,
   type ReceivedToDeviceMessage,
-  type RouterWidget,
-  ToDeviceRouter,
 } from "../src/index.js";
+import { type RouterWidget, ToDeviceRouter } from "../src/to-device-router.js";
 import { RecordingLogger } from "./harness/world.js";
 
 const PING = "org.example.ping";
