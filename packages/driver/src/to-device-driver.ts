@@ -215,6 +215,14 @@ export class ToDeviceDriver {
     };
   }
 
+  /**
+   * The bytes the driver holds for incoming messages now, over all widgets: the sum of their
+   * `attachment.stats.retained.retainedBytes` (pre-negotiation buffers and msgid memory).
+   */
+  get retainedBytes(): number {
+    return this.router.retainedBytes;
+  }
+
   /** Detaches every widget and stops listening to the transport. */
   dispose(): void {
     for (const session of [...this.sessions]) session.detach();
