@@ -573,7 +573,7 @@ export class ToDeviceSender {
     if (unanswered) return report("outcome_unknown");
     if (stopped)
       return report(lastError === undefined ? "deadline" : requestFailureReason(lastError));
-    if (outcome.ok) {
+    if (outcome.kind === "accepted") {
       attempt.delivered += chunk.length;
       return;
     }
