@@ -1,15 +1,13 @@
-import type { Browser, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Page } from "playwright-core";
+import { describe, expect, it } from "vitest";
 import {
-  launchChromium,
   receivedIn,
-  type Served,
   sendFromDemoWidget,
-  serveBuiltDemo,
   waitForMessage,
   widgetFrame,
   widgetReady,
 } from "./browser.js";
+import { useDemoPages } from "./page-fixture.js";
 
 // Embedded mode, as `pnpm demo` serves it: three simulated clients in one page, connected by the
 // driver's in-memory homeserver.
@@ -20,31 +18,8 @@ const CAROL = "@carol:example.org";
 const LOBBY = "!lobby:example.org";
 const SIDE = "!side:example.org";
 
-let browser: Browser;
-let demo: Served;
-let otherOrigin: Served;
-
-beforeAll(async () => {
-  [browser, demo, otherOrigin] = await Promise.all([
-    launchChromium(),
-    serveBuiltDemo(),
-    serveBuiltDemo(),
-  ]);
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await demo?.close();
-  await otherOrigin?.close();
-});
-
-async function openDemo(query = ""): Promise<Page> {
-  const page = await browser.newPage({ viewport: { width: 1500, height: 1100 } });
-  page.on("pageerror", (error) => console.error("page error:", error.message));
-  await page.goto(`${demo.url}${query}`);
-  await page.waitForSelector("body[data-ready=true]");
-  return page;
-}
+const pages = useDemoPages();
+const openDemo = pages.open;
 
 /** Answers the capability prompt in the widget card at `index` of `device`'s client. */
 async function allowPrompt(page: Page, device: string): Promise<void> {
@@ -99,6 +74,7 @@ describe("embedded mode", () => {
       .poll(() => request.locator(".note").textContent())
       .toMatch(/^scoped: \d+ B for 1 device/);
     await expect.poll(() => request.locator("pre").textContent()).toContain('"recipient_devices"');
+
     await page.close();
   });
 
@@ -265,7 +241,7 @@ describe("embedded mode", () => {
   });
 
   it("loads a widget by URL from another origin, which sends and receives", async () => {
-    const byo = `${otherOrigin.url}widget.html?userId=$matrix_user_id&roomId=$matrix_room_id&deviceId=$matrix_device_id&peers=$peers`;
+    const byo = `${pages.otherOrigin.url}widget.html?userId=$matrix_user_id&roomId=$matrix_room_id&deviceId=$matrix_device_id&peers=$peers`;
     const page = await openDemo(`?widget=${encodeURIComponent(byo)}`);
     for (const device of ["ALICELAPTOP", "ALICEPHONE", "BOBDESKTOP"]) {
       const prompt = page
@@ -278,7 +254,7 @@ describe("embedded mode", () => {
     const bobGuest = await widgetFrame(page, "BOBDESKTOP", { name: "Widget from" });
     // The template was filled in: the guest knows its user, room and device.
     expect(await aliceGuest.locator("#who").textContent()).toBe(`${ALICE} · ALICELAPTOP`);
-    expect(new URL(aliceGuest.url()).origin).toBe(new URL(otherOrigin.url).origin);
+    expect(new URL(aliceGuest.url()).origin).toBe(new URL(pages.otherOrigin.url).origin);
 
     const sent = await sendFromDemoWidget(aliceGuest, {
       recipients: [[BOB, "*"]],
@@ -301,7 +277,7 @@ describe("embedded mode", () => {
   it("hosts a plain matrix-widget-api widget (legacy format) beside the demo widget", async () => {
     const page = await openDemo();
     const loader = page.locator("[data-testid=widget-loader]");
-    const stockUrl = `${otherOrigin.url}stock-widget.html?userId=$matrix_user_id&deviceId=$matrix_device_id`;
+    const stockUrl = `${pages.otherOrigin.url}stock-widget.html?userId=$matrix_user_id&deviceId=$matrix_device_id`;
     await loader.locator("input[name=url]").fill(stockUrl);
     await loader.locator("select").selectOption({ label: "into Alice · phone" });
     await loader.getByRole("button", { name: "Load widget" }).click();
