@@ -83,6 +83,21 @@ describe("embedded mode", () => {
     await page.close();
   });
 
+  it("takes every widget out, and ends every client, when the page goes away", async () => {
+    const page = await openDemo();
+    await widgetReady(await widgetFrame(page, "ALICELAPTOP"));
+    const cards = page.locator("[data-testid=widget-card]");
+    expect(await cards.count()).toBeGreaterThan(0);
+    // The event the page gets on leaving, dispatched here so the page stays to be looked at.
+    await page.evaluate(() =>
+      dispatchEvent(new PageTransitionEvent("pagehide", { persisted: false })),
+    );
+    // Each widget removed as its × does it: driver detached, widget API and frame guard stopped.
+    expect(await cards.count()).toBe(0);
+    expect(await page.locator("body[data-ready=true]").count()).toBe(0);
+    await page.close();
+  });
+
   it("sends to * and reaches both of Alice's devices", async () => {
     const page = await openDemo();
     const bob = await widgetFrame(page, "BOBDESKTOP", { room: LOBBY });

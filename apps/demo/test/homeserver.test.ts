@@ -171,4 +171,23 @@ describe("homeserver mode (Synapse, matrix-js-sdk, Rust crypto)", () => {
     });
   });
 
+  // Last: it ends the page's clients.
+  it("takes every widget out and ends every client's sync when the page goes away", async () => {
+    // Each client's /sync long-poll is cut short when its client stops: one per access token.
+    const ended = new Set<string>();
+    const allEnded = new Promise<void>((resolve) => {
+      page.on("requestfailed", async (request) => {
+        if (!new URL(request.url()).pathname.endsWith("/_matrix/client/v3/sync")) return;
+        ended.add((await request.allHeaders()).authorization ?? "");
+        if (ended.size === 3) resolve();
+      });
+    });
+    // The event the page gets on leaving, dispatched here so the page stays to be looked at.
+    await page.evaluate(() =>
+      dispatchEvent(new PageTransitionEvent("pagehide", { persisted: false })),
+    );
+    expect(await page.locator("[data-testid=widget-card]").count()).toBe(0);
+    await allEnded;
+    expect(ended.size).toBe(3);
+  });
 });
