@@ -1,4 +1,4 @@
-import { createMatrixJsSdkTransport } from "@widget-todevice/driver/matrix-js-sdk";
+import { MatrixJsSdkTransport } from "@widget-todevice/driver/matrix-js-sdk";
 import {
   ClientEvent,
   createClient,
@@ -239,7 +239,7 @@ export async function createHomeserverWorld(
     rooms: DemoRoom[],
     widgets: SimulatedClient["defaultWidgets"],
   ): SimulatedClient => {
-    const transport = createMatrixJsSdkTransport(matrix);
+    const transport = new MatrixJsSdkTransport(matrix);
     return {
       label,
       userId: session.userId,
