@@ -1,14 +1,7 @@
-import { type Homeserver, startHomeserver } from "@widget-todevice/homeserver";
-import type { Browser, Frame, Page } from "playwright-core";
+import type { Frame, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  launchChromium,
-  type Served,
-  sendFromDemoWidget,
-  serveBuiltDemo,
-  waitForMessage,
-  widgetFrame,
-} from "./browser.js";
+import { sendFromDemoWidget, waitForMessage, widgetFrame } from "./browser.js";
+import { useDemoPages, useHomeserver } from "./page-fixture.js";
 
 // The Element Call-style widget (call-widget.html): matrix-js-sdk's embedded client and MatrixRTC's
 // to-device key transport, in every client of the page, exchanging call keys through the driver,
@@ -21,23 +14,7 @@ interface Device {
   readonly device: string;
 }
 
-let browser: Browser;
-let demo: Served;
-
-beforeAll(async () => {
-  [browser, demo] = await Promise.all([launchChromium(), serveBuiltDemo()]);
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await demo?.close();
-});
-
-async function newPage(): Promise<Page> {
-  const page = await browser.newPage({ viewport: { width: 1500, height: 1100 } });
-  page.on("pageerror", (error) => console.error("page error:", error.message));
-  return page;
-}
+const pages = useDemoPages();
 
 /** The clients of the page, in column order. */
 async function clientsOf(page: Page): Promise<Device[]> {
@@ -173,9 +150,7 @@ async function rotateAndExpect(
 
 describe("the call widget in embedded mode (driver's in-memory homeserver)", () => {
   it("three participants joined from the Join call buttons exchange keys, rotate one, and the inspector shows the traffic", async () => {
-    const page = await newPage();
-    await page.goto(demo.url);
-    await page.waitForSelector("body[data-ready=true]");
+    const page = await pages.open();
     const devices = await clientsOf(page);
     expect(devices.map((d) => d.device)).toEqual(["ALICELAPTOP", "ALICEPHONE", "BOBDESKTOP"]);
     // One after the other: a late joiner's key makes the others send theirs to it.
@@ -195,13 +170,11 @@ describe("the call widget in embedded mode (driver's in-memory homeserver)", () 
   });
 
   it("shows a key from a device outside the call and never sends that device its own", async () => {
-    const page = await newPage();
-    await page.goto(demo.url);
-    await page.waitForSelector("body[data-ready=true]");
+    const page = await pages.open();
     const [laptop, , bob] = (await clientsOf(page)) as [Device, Device, Device];
     // A call widget loaded by URL into Alice's laptop only: no `$call_members`, so nobody is a
     // member of its call.
-    const widgetOrigin = demo.url.replace("127.0.0.1", "localhost");
+    const widgetOrigin = pages.demo.url.replace("127.0.0.1", "localhost");
     const loader = page.locator("[data-testid=widget-loader]");
     await loader
       .locator("input[name=url]")
@@ -245,26 +218,18 @@ describe("the call widget in embedded mode (driver's in-memory homeserver)", () 
 });
 
 describe("the call widget on Synapse (RoomWidgetClient, real Olm)", () => {
-  let homeserver: Homeserver;
+  const synapse = useHomeserver();
   let page: Page;
   let devices: Device[];
 
   beforeAll(async () => {
-    homeserver = await startHomeserver();
-    page = await newPage();
     // `?call`: every client joins the call in its Lobby as soon as the page is up.
-    await page.goto(`${demo.url}?homeserver=${encodeURIComponent(homeserver.baseUrl)}&call`);
-    await page
-      .locator("[data-testid=homeserver-consent]")
-      .getByRole("button", { name: "Use this homeserver" })
-      .click();
-    await page.waitForSelector("body[data-ready=true]", { timeout: 90_000 });
+    page = await pages.openOnHomeserver(synapse.homeserver, "&call");
     devices = await clientsOf(page);
   });
 
   afterAll(async () => {
     await page?.close();
-    await homeserver?.stop();
   });
 
   it("three participants exchange keys as Olm-encrypted to-device messages through Synapse", async () => {

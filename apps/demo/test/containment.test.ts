@@ -1,15 +1,13 @@
-import type { Browser, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Page } from "playwright-core";
+import { describe, expect, it } from "vitest";
 import {
-  launchChromium,
   receivedIn,
-  type Served,
   sendFromDemoWidget,
-  serveBuiltDemo,
   waitForMessage,
   widgetFrame,
   widgetReady,
 } from "./browser.js";
+import { useDemoPages } from "./page-fixture.js";
 
 // What the host does to keep widgets and links in their place: frames cannot speak for each
 // other, links cannot run script or pick a homeserver, the demo's widgets live on another origin,
@@ -19,42 +17,13 @@ const BOB = "@bob:example.org";
 const LOBBY = "!lobby:example.org";
 const SIDE = "!side:example.org";
 
-let browser: Browser;
-let demo: Served;
-let otherOrigin: Served;
-
-beforeAll(async () => {
-  [browser, demo, otherOrigin] = await Promise.all([
-    launchChromium(),
-    serveBuiltDemo(),
-    serveBuiltDemo(),
-  ]);
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await demo?.close();
-  await otherOrigin?.close();
-});
-
-async function openDemo(
-  query = "",
-  options: { viewport?: { width: number; height: number }; beforeLoad?: (page: Page) => void } = {},
-): Promise<Page> {
-  const page = await browser.newPage({
-    viewport: options.viewport ?? { width: 1500, height: 1100 },
-  });
-  page.on("pageerror", (error) => console.error("page error:", error.message));
-  options.beforeLoad?.(page);
-  await page.goto(`${demo.url}${query}`);
-  await page.waitForSelector("body[data-ready=true]");
-  return page;
-}
+const pages = useDemoPages();
+const openDemo = pages.open;
 
 const stockUrl = () =>
-  `${otherOrigin.url}stock-widget.html?userId=$matrix_user_id&deviceId=$matrix_device_id`;
+  `${pages.otherOrigin.url}stock-widget.html?userId=$matrix_user_id&deviceId=$matrix_device_id`;
 const guestUrl = () =>
-  `${otherOrigin.url}widget.html?userId=$matrix_user_id&roomId=$matrix_room_id&deviceId=$matrix_device_id&peers=$peers`;
+  `${pages.otherOrigin.url}widget.html?userId=$matrix_user_id&roomId=$matrix_room_id&deviceId=$matrix_device_id&peers=$peers`;
 
 function card(page: Page, device: string, options: { room?: string; name?: string } = {}) {
   let cards = page.locator(
@@ -136,7 +105,7 @@ describe("widget frames", () => {
     const page = await openDemo();
     const alice = await widgetFrame(page, "ALICELAPTOP");
     await widgetReady(alice);
-    const hostOrigin = new URL(demo.url).origin;
+    const hostOrigin = new URL(pages.demo.url).origin;
     expect(new URL(alice.url()).origin).not.toBe(hostOrigin);
     // The widget cannot reach into the page, so it cannot click the host's buttons.
     expect(
@@ -168,7 +137,7 @@ describe("links", () => {
   });
 
   it("refuses a widget on the host's own origin", async () => {
-    const page = await openDemo(`?widget=${encodeURIComponent(`${demo.url}widget.html`)}`);
+    const page = await openDemo(`?widget=${encodeURIComponent(`${pages.demo.url}widget.html`)}`);
     const refusal = page.locator("[data-testid=widget-refused]").first();
     await refusal.waitFor();
     expect(await refusal.textContent()).toMatch(/the host's own origin/);
@@ -195,17 +164,17 @@ describe("links", () => {
   it("tells widgets only the host's origin, not the page's URL", async () => {
     const page = await openDemo("?widgetName=private-words");
     const alice = await widgetFrame(page, "ALICELAPTOP");
-    expect(new URL(alice.url()).searchParams.get("parentUrl")).toBe(new URL(demo.url).origin);
+    expect(new URL(alice.url()).searchParams.get("parentUrl")).toBe(new URL(pages.demo.url).origin);
     await page.close();
   });
 
   it("asks before using a homeserver named by a link, and contacts it only when told", async () => {
     const contacted: string[] = [];
-    const page = await browser.newPage();
+    const page = await pages.newPage();
     page.on("request", (request) => {
       if (request.url().startsWith("http://127.0.0.1:9/")) contacted.push(request.url());
     });
-    await page.goto(`${demo.url}?homeserver=${encodeURIComponent("http://127.0.0.1:9")}`);
+    await page.goto(`${pages.demo.url}?homeserver=${encodeURIComponent("http://127.0.0.1:9")}`);
     const consent = page.locator("[data-testid=homeserver-consent]");
     await consent.waitFor();
     expect(await consent.textContent()).toContain("http://127.0.0.1:9");
@@ -229,7 +198,7 @@ describe("capability prompt", () => {
   });
 
   it("does not focus Allow, and its buttons take no input at first", async () => {
-    const page = await browser.newPage({ viewport: { width: 1500, height: 1100 } });
+    const page = await pages.newPage();
     // Recorded the moment a prompt enters the page, before anything else can act on it.
     await page.addInitScript(() => {
       const seen: Array<{ focused: boolean; disabled: boolean }> = [];
@@ -245,7 +214,7 @@ describe("capability prompt", () => {
         }
       }).observe(document, { childList: true, subtree: true });
     });
-    await page.goto(demo.url);
+    await page.goto(pages.demo.url);
     const prompt = card(page, "BOBDESKTOP", { room: SIDE }).locator(
       "[data-testid=capability-prompt]",
     );

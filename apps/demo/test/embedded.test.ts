@@ -1,15 +1,13 @@
-import type { Browser, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Page } from "playwright-core";
+import { describe, expect, it } from "vitest";
 import {
-  launchChromium,
   receivedIn,
-  type Served,
   sendFromDemoWidget,
-  serveBuiltDemo,
   waitForMessage,
   widgetFrame,
   widgetReady,
 } from "./browser.js";
+import { useDemoPages } from "./page-fixture.js";
 
 // Embedded mode, as `pnpm demo` serves it: three simulated clients in one page, connected by the
 // driver's in-memory homeserver.
@@ -20,31 +18,8 @@ const CAROL = "@carol:example.org";
 const LOBBY = "!lobby:example.org";
 const SIDE = "!side:example.org";
 
-let browser: Browser;
-let demo: Served;
-let otherOrigin: Served;
-
-beforeAll(async () => {
-  [browser, demo, otherOrigin] = await Promise.all([
-    launchChromium(),
-    serveBuiltDemo(),
-    serveBuiltDemo(),
-  ]);
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await demo?.close();
-  await otherOrigin?.close();
-});
-
-async function openDemo(query = ""): Promise<Page> {
-  const page = await browser.newPage({ viewport: { width: 1500, height: 1100 } });
-  page.on("pageerror", (error) => console.error("page error:", error.message));
-  await page.goto(`${demo.url}${query}`);
-  await page.waitForSelector("body[data-ready=true]");
-  return page;
-}
+const pages = useDemoPages();
+const openDemo = pages.open;
 
 /** Answers the capability prompt in the widget card at `index` of `device`'s client. */
 async function allowPrompt(page: Page, device: string): Promise<void> {
@@ -79,8 +54,6 @@ describe("embedded mode", () => {
       verified: "true",
       scopeRoom: LOBBY,
     });
-    // The sender's own widgets got nothing: it addressed Bob's device only.
-    expect(await receivedIn(await widgetFrame(page, "ALICEPHONE"))).toEqual([]);
 
     // The inspector shows the request, its size against the legacy form, and the HTTP request.
     const inspector = page.locator("[data-testid=inspector]");
@@ -99,6 +72,29 @@ describe("embedded mode", () => {
       .poll(() => request.locator(".note").textContent())
       .toMatch(/^scoped: \d+ B for 1 device/);
     await expect.poll(() => request.locator("pre").textContent()).toContain('"recipient_devices"');
+
+    // The sender's own widgets got nothing: it addressed Bob's device only. Barrier: a message
+    // from the same device to Alice's phone, sent after it, reaches the phone after it would have.
+    const alicePhone = await widgetFrame(page, "ALICEPHONE");
+    await widgetReady(alicePhone);
+    await sendFromDemoWidget(alice, { recipients: [[ALICE, "ALICEPHONE"]], text: "barrier" });
+    await waitForMessage(alicePhone, "barrier");
+    expect((await receivedIn(alicePhone)).map((m) => m.text)).toEqual(["barrier"]);
+    await page.close();
+  });
+
+  it("takes every widget out, and ends every client, when the page goes away", async () => {
+    const page = await openDemo();
+    await widgetReady(await widgetFrame(page, "ALICELAPTOP"));
+    const cards = page.locator("[data-testid=widget-card]");
+    expect(await cards.count()).toBeGreaterThan(0);
+    // The event the page gets on leaving, dispatched here so the page stays to be looked at.
+    await page.evaluate(() =>
+      dispatchEvent(new PageTransitionEvent("pagehide", { persisted: false })),
+    );
+    // Each widget removed as its × does it: driver detached, widget API and frame guard stopped.
+    expect(await cards.count()).toBe(0);
+    expect(await page.locator("body[data-ready=true]").count()).toBe(0);
     await page.close();
   });
 
@@ -265,7 +261,7 @@ describe("embedded mode", () => {
   });
 
   it("loads a widget by URL from another origin, which sends and receives", async () => {
-    const byo = `${otherOrigin.url}widget.html?userId=$matrix_user_id&roomId=$matrix_room_id&deviceId=$matrix_device_id&peers=$peers`;
+    const byo = `${pages.otherOrigin.url}widget.html?userId=$matrix_user_id&roomId=$matrix_room_id&deviceId=$matrix_device_id&peers=$peers`;
     const page = await openDemo(`?widget=${encodeURIComponent(byo)}`);
     for (const device of ["ALICELAPTOP", "ALICEPHONE", "BOBDESKTOP"]) {
       const prompt = page
@@ -278,7 +274,7 @@ describe("embedded mode", () => {
     const bobGuest = await widgetFrame(page, "BOBDESKTOP", { name: "Widget from" });
     // The template was filled in: the guest knows its user, room and device.
     expect(await aliceGuest.locator("#who").textContent()).toBe(`${ALICE} · ALICELAPTOP`);
-    expect(new URL(aliceGuest.url()).origin).toBe(new URL(otherOrigin.url).origin);
+    expect(new URL(aliceGuest.url()).origin).toBe(new URL(pages.otherOrigin.url).origin);
 
     const sent = await sendFromDemoWidget(aliceGuest, {
       recipients: [[BOB, "*"]],
@@ -301,7 +297,7 @@ describe("embedded mode", () => {
   it("hosts a plain matrix-widget-api widget (legacy format) beside the demo widget", async () => {
     const page = await openDemo();
     const loader = page.locator("[data-testid=widget-loader]");
-    const stockUrl = `${otherOrigin.url}stock-widget.html?userId=$matrix_user_id&deviceId=$matrix_device_id`;
+    const stockUrl = `${pages.otherOrigin.url}stock-widget.html?userId=$matrix_user_id&deviceId=$matrix_device_id`;
     await loader.locator("input[name=url]").fill(stockUrl);
     await loader.locator("select").selectOption({ label: "into Alice · phone" });
     await loader.getByRole("button", { name: "Load widget" }).click();

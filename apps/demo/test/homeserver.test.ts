@@ -1,25 +1,20 @@
-import { type Homeserver, startHomeserver } from "@widget-todevice/homeserver";
-import type { Browser, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Page } from "playwright-core";
+import { beforeAll, describe, expect, it } from "vitest";
 import {
-  launchChromium,
   receivedIn,
-  type Served,
   sendFromDemoWidget,
-  serveBuiltDemo,
   waitForMessage,
   widgetFrame,
   widgetReady,
 } from "./browser.js";
+import { useDemoPages, useHomeserver } from "./page-fixture.js";
 
 // Homeserver mode on the project's Synapse: three matrix-js-sdk clients with Rust crypto in one
 // page, real accounts, a shared encrypted room, real Olm to-device messages. One page for the
 // whole file: each load registers new accounts and logs new devices in.
 
-let homeserver: Homeserver;
-let browser: Browser;
-let demo: Served;
-let otherOrigin: Served;
+const pages = useDemoPages();
+const synapse = useHomeserver();
 let page: Page;
 /** Device IDs and user IDs as the page registered them: laptop, phone (Alice), desktop (Bob). */
 let alice: string;
@@ -31,25 +26,9 @@ let lobby: string;
 let side: string;
 
 beforeAll(async () => {
-  [homeserver, browser, demo, otherOrigin] = await Promise.all([
-    startHomeserver(),
-    launchChromium(),
-    serveBuiltDemo(),
-    serveBuiltDemo(),
-  ]);
-  const guest = `${otherOrigin.url}widget.html?userId=$matrix_user_id&roomId=$matrix_room_id&deviceId=$org.matrix.msc3819.matrix_device_id&peers=$peers`;
-  page = await browser.newPage({ viewport: { width: 1500, height: 1100 } });
-  page.on("pageerror", (error) => console.error("page error:", error.message));
+  const guest = `${pages.otherOrigin.url}widget.html?userId=$matrix_user_id&roomId=$matrix_room_id&deviceId=$org.matrix.msc3819.matrix_device_id&peers=$peers`;
   const started = performance.now();
-  await page.goto(
-    `${demo.url}?homeserver=${encodeURIComponent(homeserver.baseUrl)}&widget=${encodeURIComponent(guest)}`,
-  );
-  // A homeserver named by a link is used only once the user says so.
-  await page
-    .locator("[data-testid=homeserver-consent]")
-    .getByRole("button", { name: "Use this homeserver" })
-    .click();
-  await page.waitForSelector("body[data-ready=true]", { timeout: 90_000 });
+  page = await pages.openOnHomeserver(synapse.homeserver, `&widget=${encodeURIComponent(guest)}`);
   console.log(`homeserver mode ready after ${Math.round(performance.now() - started)} ms`);
   const clients = await page
     .locator("[data-testid=client]")
@@ -66,13 +45,6 @@ beforeAll(async () => {
     .locator(".room")
     .evaluateAll((blocks) => blocks.map((b) => (b as HTMLElement).dataset.roomId as string));
   [lobby, side] = rooms as [string, string];
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await demo?.close();
-  await otherOrigin?.close();
-  await homeserver?.stop();
 });
 
 describe("homeserver mode (Synapse, matrix-js-sdk, Rust crypto)", () => {
@@ -197,5 +169,25 @@ describe("homeserver mode (Synapse, matrix-js-sdk, Rust crypto)", () => {
       sender: bob,
       senderDevice: desktop,
     });
+  });
+
+  // Last: it ends the page's clients.
+  it("takes every widget out and ends every client's sync when the page goes away", async () => {
+    // Each client's /sync long-poll is cut short when its client stops: one per access token.
+    const ended = new Set<string>();
+    const allEnded = new Promise<void>((resolve) => {
+      page.on("requestfailed", async (request) => {
+        if (!new URL(request.url()).pathname.endsWith("/_matrix/client/v3/sync")) return;
+        ended.add((await request.allHeaders()).authorization ?? "");
+        if (ended.size === 3) resolve();
+      });
+    });
+    // The event the page gets on leaving, dispatched here so the page stays to be looked at.
+    await page.evaluate(() =>
+      dispatchEvent(new PageTransitionEvent("pagehide", { persisted: false })),
+    );
+    expect(await page.locator("[data-testid=widget-card]").count()).toBe(0);
+    await allEnded;
+    expect(ended.size).toBe(3);
   });
 });

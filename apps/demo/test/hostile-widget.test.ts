@@ -1,6 +1,7 @@
-import type { Browser, Frame, Page } from "playwright-core";
-import { afterAll, beforeAll, expect, it } from "vitest";
-import { launchChromium, type Served, serveBuiltDemo, widgetFrame } from "./browser.js";
+import type { Frame, Page } from "playwright-core";
+import { expect, it } from "vitest";
+import { widgetFrame } from "./browser.js";
+import { useDemoPages } from "./page-fixture.js";
 
 // A hostile widget (bad requests, a 5 MB content, 300 requests at once) must not stall the host
 // page: no long task beyond a generous bound, and its next error reply comes back well within
@@ -11,23 +12,7 @@ import { launchChromium, type Served, serveBuiltDemo, widgetFrame } from "./brow
 const LONG_TASK_BOUND_MS = 200;
 const REPLY_BOUND_MS = 3_000;
 
-let browser: Browser;
-let demo: Served;
-let otherOrigin: Served;
-
-beforeAll(async () => {
-  [browser, demo, otherOrigin] = await Promise.all([
-    launchChromium(),
-    serveBuiltDemo(),
-    serveBuiltDemo(),
-  ]);
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await demo?.close();
-  await otherOrigin?.close();
-});
+const pages = useDemoPages();
 
 /** Floods the host from `frame` and returns how long the final bad request took to be answered. */
 function attack(frame: Frame): Promise<number> {
@@ -57,27 +42,27 @@ function attack(frame: Frame): Promise<number> {
   });
 }
 
-async function openWatched(query: string): Promise<Page> {
-  const page = await browser.newPage({ viewport: { width: 1500, height: 1100 } });
-  await page.addInitScript(() => {
-    // The host page's own long tasks ("self"): the hostile frames' own script is theirs (on
-    // another site it runs in another process).
-    const tasks: number[] = [];
-    (window as unknown as { hostTasks: number[] }).hostTasks = tasks;
-    new PerformanceObserver((list) => {
-      for (const entry of list.getEntries()) if (entry.name === "self") tasks.push(entry.duration);
-    }).observe({ type: "longtask", buffered: true });
+function openWatched(query: string): Promise<Page> {
+  return pages.open(query, {
+    beforeLoad: (page) =>
+      page.addInitScript(() => {
+        // The host page's own long tasks ("self"): the hostile frames' own script is theirs (on
+        // another site it runs in another process).
+        const tasks: number[] = [];
+        (window as unknown as { hostTasks: number[] }).hostTasks = tasks;
+        new PerformanceObserver((list) => {
+          for (const entry of list.getEntries())
+            if (entry.name === "self") tasks.push(entry.duration);
+        }).observe({ type: "longtask", buffered: true });
+      }),
   });
-  await page.goto(`${demo.url}${query}`);
-  await page.waitForSelector("body[data-ready=true]");
-  return page;
 }
 
 const hostTasks = (page: Page) =>
   page.evaluate(() => (window as unknown as { hostTasks: number[] }).hostTasks.map(Math.round));
 
 it("stays responsive while three hostile widgets flood it", async () => {
-  const url = `${otherOrigin.url}stock-widget.html?userId=$matrix_user_id`;
+  const url = `${pages.otherOrigin.url}stock-widget.html?userId=$matrix_user_id`;
   const page = await openWatched(`?widget=${encodeURIComponent(url)}`);
   const frames: Frame[] = [];
   for (const device of ["ALICELAPTOP", "ALICEPHONE", "BOBDESKTOP"]) {

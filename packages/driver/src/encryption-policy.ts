@@ -18,7 +18,15 @@ export interface EncryptionRequestContext {
   readonly allowGlobalCleartext: boolean;
 }
 
-export type EncryptionDecision = { readonly encrypt: boolean } | { readonly refused: string };
+/** What the policy decided for one send: encrypt it, send it in clear, or refuse it (and why). */
+export type EncryptionDecision =
+  | { readonly kind: "encrypt" }
+  | { readonly kind: "cleartext" }
+  | { readonly kind: "refused"; readonly message: string };
+
+const ENCRYPT: EncryptionDecision = { kind: "encrypt" };
+const CLEARTEXT: EncryptionDecision = { kind: "cleartext" };
+const encryptIf = (encrypt: boolean): EncryptionDecision => (encrypt ? ENCRYPT : CLEARTEXT);
 
 /** A custom policy: hosts with their own rules pass a function. */
 export type EncryptionPolicy =
@@ -29,23 +37,25 @@ export type EncryptionPolicy =
 export function strictEncryption(context: EncryptionRequestContext): EncryptionDecision {
   const { roomId, roomEncrypted, requested } = context;
   if (roomId === null) {
-    if (requested !== false) return { encrypt: true };
+    if (requested !== false) return ENCRYPT;
     return context.allowGlobalCleartext
-      ? { encrypt: false }
+      ? CLEARTEXT
       : {
-          refused:
+          kind: "refused",
+          message:
             "cleartext to-device messages are not allowed from a widget that is not bound to a room; send with `encrypted: true`",
         };
   }
   if (roomEncrypted) {
     return requested === false
       ? {
-          refused:
+          kind: "refused",
+          message:
             "the widget's room is encrypted, so its to-device messages are encrypted too; `encrypted: false` is refused (no downgrade)",
         }
-      : { encrypt: true };
+      : ENCRYPT;
   }
-  return { encrypt: requested === true };
+  return encryptIf(requested === true);
 }
 
 export function decideEncryption(
@@ -56,6 +66,6 @@ export function decideEncryption(
   // The host's word on global cleartext outranks the widget's flag (ADR 0001).
   const globalCleartext = context.roomId === null && context.requested === false;
   if (policy === "obey-widget" && context.requested !== undefined && !globalCleartext)
-    return { encrypt: context.requested };
+    return encryptIf(context.requested);
   return strictEncryption(context);
 }

@@ -57,6 +57,28 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+type RequestBody = Record<string, Record<string, JsonObject>>;
+
+/**
+ * The `messages` map of the request body. Null-prototype objects, so that any user or device ID
+ * (`__proto__` included) is an own key; a device named again takes the later content and keeps
+ * the first one's place, as `JSON.parse` does with a repeated key.
+ */
+function requestBody(list: ReadonlyArray<DeviceMessage>): RequestBody {
+  const body: RequestBody = Object.create(null);
+  for (const { userId, deviceId, content } of list) {
+    body[userId] ??= Object.create(null);
+    (body[userId] as Record<string, JsonObject>)[deviceId] = content;
+  }
+  return body;
+}
+
+function messagesOf(body: RequestBody): DeviceMessage[] {
+  return Object.entries(body).flatMap(([userId, devices]) =>
+    Object.entries(devices).map(([deviceId, content]) => ({ userId, deviceId, content })),
+  );
+}
+
 function copy(content: JsonObject): JsonObject {
   return JSON.parse(JSON.stringify(content)) as JsonObject;
 }
@@ -149,11 +171,13 @@ export class InMemoryHomeserver {
   private async sendToDevice(
     from: DeviceAddress,
     eventType: string,
-    messages: ReadonlyArray<DeviceMessage>,
+    list: ReadonlyArray<DeviceMessage>,
     txnId: string,
   ): Promise<void> {
     const url = `/_matrix/client/v3/sendToDevice/${encodeURIComponent(eventType)}/${encodeURIComponent(txnId)}`;
-    const body = this.body(messages);
+    // What a homeserver sees is a JSON body: a device named twice is one entry, the later one.
+    const body = requestBody(list);
+    const messages = messagesOf(body);
     const record = (outcome: number | "no_answer", delivered: boolean) =>
       this.sendLog.push({
         sender: from,
@@ -214,15 +238,6 @@ export class InMemoryHomeserver {
       throw new SendToDeviceError("The connection was dropped after the request was processed");
     }
     record(200, fresh);
-  }
-
-  private body(messages: ReadonlyArray<DeviceMessage>): JsonObject {
-    const body: Record<string, Record<string, JsonObject>> = {};
-    for (const { userId, deviceId, content } of messages) {
-      body[userId] ??= {};
-      Object.defineProperty(body[userId], deviceId, { value: content, enumerable: true });
-    }
-    return body;
   }
 
   /** `*` means every device the user has now; unknown device IDs are dropped silently. */

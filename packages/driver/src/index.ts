@@ -1,6 +1,9 @@
 // @widget-todevice/driver: the host side of MSC3819 widget to-device messaging.
 
+import * as testing from "./testing.js";
+
 export { type AnswerDeadlineOptions, DEFAULT_ANSWER_DEADLINE } from "./answer-deadline.js";
+export { supportedApiVersions } from "./api-versions.js";
 export {
   describeToDeviceCapability,
   isGrantableToDeviceCapability,
@@ -20,14 +23,6 @@ export {
   type EncryptionRequestContext,
   strictEncryption,
 } from "./encryption-policy.js";
-export {
-  type InMemoryDeviceOptions,
-  InMemoryHomeserver,
-  type InMemoryHomeserverOptions,
-  type SendToDeviceFault,
-  type SendToDeviceRecord,
-} from "./in-memory-homeserver.js";
-export { InMemoryTransport, type OutgoingTrust } from "./in-memory-transport.js";
 export { consoleLogger, type DriverLogger } from "./logger.js";
 export { DEFAULT_RETRY_OPTIONS, type RetryOptions } from "./retry.js";
 export {
@@ -40,13 +35,10 @@ export {
   DEFAULT_MAX_MESSAGE_BYTES,
   DEFAULT_MAX_UPLOAD_BYTES_PER_SEND,
   type SendToDeviceMethod,
-  supportedApiVersions,
   ToDeviceDeliveryError,
   ToDeviceDriver,
   type ToDeviceDriverOptions,
   toDeviceErrorDetails,
-  type WidgetAttachment,
-  type WidgetBinding,
 } from "./to-device-driver.js";
 export {
   DEFAULT_DEDUP_MAX_BYTES,
@@ -56,10 +48,6 @@ export {
   type IncomingTrust,
   type PreNegotiationOptions,
   type RetainedMemory,
-  type RoutedWidget,
-  type RouterWidget,
-  ToDeviceRouter,
-  type ToDeviceRouterOptions,
 } from "./to-device-router.js";
 export {
   type DeviceAddress,
@@ -81,3 +69,26 @@ export {
   guardWidgetFrame,
   type WidgetFrameGuardOptions,
 } from "./widget-frame-guard.js";
+export type { WidgetAttachment, WidgetBinding } from "./widget-session.js";
+
+// The in-memory homeserver moved to `@widget-todevice/driver/testing`; these keep old imports
+// working for one more minor version.
+
+/** @deprecated import from "@widget-todevice/driver/testing" */
+export const InMemoryHomeserver = testing.InMemoryHomeserver;
+/** @deprecated import from "@widget-todevice/driver/testing" */
+export type InMemoryHomeserver = testing.InMemoryHomeserver;
+/** @deprecated import from "@widget-todevice/driver/testing" */
+export const InMemoryTransport = testing.InMemoryTransport;
+/** @deprecated import from "@widget-todevice/driver/testing" */
+export type InMemoryTransport = testing.InMemoryTransport;
+/** @deprecated import from "@widget-todevice/driver/testing" */
+export type InMemoryDeviceOptions = testing.InMemoryDeviceOptions;
+/** @deprecated import from "@widget-todevice/driver/testing" */
+export type InMemoryHomeserverOptions = testing.InMemoryHomeserverOptions;
+/** @deprecated import from "@widget-todevice/driver/testing" */
+export type SendToDeviceFault = testing.SendToDeviceFault;
+/** @deprecated import from "@widget-todevice/driver/testing" */
+export type SendToDeviceRecord = testing.SendToDeviceRecord;
+/** @deprecated import from "@widget-todevice/driver/testing" */
+export type OutgoingTrust = testing.OutgoingTrust;

@@ -2,17 +2,25 @@ import type { JsonObject } from "@widget-todevice/codec";
 import type { ClientEvent, MatrixClient } from "matrix-js-sdk";
 import type { CryptoEvent } from "matrix-js-sdk/lib/crypto-api/index.js";
 import { consoleLogger, type DriverLogger } from "./logger.js";
+import { toSendToDeviceError } from "./matrix-js-sdk-errors.js";
 import { RecentEntries } from "./recent-entries.js";
 import {
-  type DeviceAddress,
-  type DeviceListOptions,
-  type DeviceMessage,
-  type EncryptedBatch,
-  type EncryptionFailure,
-  type ReceivedToDeviceEvent,
-  type ReceivedToDeviceMessage,
-  SendToDeviceError,
-  type ToDeviceTransport,
+  type CryptoApi,
+  queryKeys,
+  rustInternals,
+  trackedUsers,
+  trackUsers,
+} from "./rust-crypto-internals.js";
+import { TIMED_OUT, withinTime } from "./time-limit.js";
+import type {
+  DeviceAddress,
+  DeviceListOptions,
+  DeviceMessage,
+  EncryptedBatch,
+  EncryptionFailure,
+  ReceivedToDeviceEvent,
+  ReceivedToDeviceMessage,
+  ToDeviceTransport,
 } from "./transport.js";
 
 // The production transport: the driver's `ToDeviceTransport` on a matrix-js-sdk `MatrixClient`
@@ -67,7 +75,6 @@ const DEVICES_UPDATED = "crypto.devicesUpdated" as CryptoEvent.DevicesUpdated;
 // DeviceVerification.Blocked
 const BLOCKED = -1;
 
-type CryptoApi = NonNullable<ReturnType<MatrixClient["getCrypto"]>>;
 type DeviceInfoMap = Awaited<ReturnType<CryptoApi["getUserDeviceInfo"]>>;
 type UserDevices = DeviceInfoMap extends Map<string, infer D> ? D : never;
 /**
@@ -80,101 +87,6 @@ const DEFAULT_MAX_CACHED_USERS = 2_000;
 /** The part of `MatrixClient` the transport uses. */
 export type MatrixJsSdkClient = Pick<MatrixClient, "getCrypto" | "sendToDevice" | "on" | "off"> &
   Partial<Pick<MatrixClient, "getRooms">>;
-
-/**
- * matrix-js-sdk's Rust crypto internals the transport reaches for, because matrix-js-sdk has no
- * public API to track the devices of a user who shares no encrypted room with this account:
- * `getUserDeviceInfo(users, true)` answers such users with a one-off key query that the
- * OlmMachine never sees, so `encryptToDeviceMessages` would then skip all their devices. The
- * room encryptor itself calls `olmMachine.updateTrackedUsers` and lets the outgoing-requests loop
- * send the key query; the transport does the same. Every member is checked before use; without
- * them it falls back to the public API (and such users' devices are reported, not dropped).
- */
-interface RustCryptoInternals {
-  readonly olmMachine: {
-    readonly userId: { readonly constructor: new (userId: string) => unknown };
-    trackedUsers(): Promise<Set<{ toString(): string }>>;
-    updateTrackedUsers(users: unknown[]): Promise<void>;
-    queryKeysForUsers(users: unknown[]): unknown;
-  };
-  readonly outgoingRequestsManager: { doProcessOutgoingRequests(): Promise<void> };
-  readonly outgoingRequestProcessor: { makeOutgoingRequest(request: unknown): Promise<void> };
-}
-
-function rustInternals(crypto: CryptoApi): RustCryptoInternals | undefined {
-  const c = crypto as unknown as Partial<Record<string, Record<string, unknown> | undefined>>;
-  const machine = c.olmMachine;
-  const manager = c.outgoingRequestsManager;
-  const processor = c.outgoingRequestProcessor;
-  if (
-    typeof machine?.trackedUsers !== "function" ||
-    typeof machine.updateTrackedUsers !== "function" ||
-    typeof machine.queryKeysForUsers !== "function" ||
-    typeof (machine.userId as { constructor?: unknown } | undefined)?.constructor !== "function" ||
-    typeof manager?.doProcessOutgoingRequests !== "function" ||
-    typeof processor?.makeOutgoingRequest !== "function"
-  ) {
-    return undefined;
-  }
-  return crypto as unknown as RustCryptoInternals;
-}
-
-/** Resolves with the promise's value, or with `"timeout"` after `ms`. */
-function bounded<T>(promise: Promise<T>, ms: number): Promise<T | "timeout"> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<"timeout">((resolve) => {
-    timer = setTimeout(() => resolve("timeout"), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
-function headersOf(headers: unknown): Record<string, string> {
-  const out: Record<string, string> = {};
-  if (headers !== null && typeof headers === "object" && "forEach" in headers) {
-    (headers as Headers).forEach((value, name) => {
-      out[name] = value;
-    });
-  }
-  return out;
-}
-
-/** `Retry-After` in seconds or as an HTTP date. */
-function retryAfterHeader(headers: Record<string, string>): number | undefined {
-  const value = headers["retry-after"];
-  if (value === undefined) return undefined;
-  if (/^\d+$/.test(value)) return Number.parseInt(value, 10) * 1000;
-  const date = Date.parse(value);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
-}
-
-/**
- * matrix-js-sdk's `MatrixError` / `HTTPError` (an HTTP answer) or `ConnectionError` (none) as the
- * driver's `SendToDeviceError`. Duck-typed: the host's copy of the SDK may not be ours.
- */
-export function toSendToDeviceError(error: unknown): SendToDeviceError {
-  if (error instanceof SendToDeviceError) return error;
-  const e = (error ?? {}) as {
-    message?: unknown;
-    httpStatus?: unknown;
-    errcode?: unknown;
-    data?: { retry_after_ms?: unknown } | undefined;
-    httpHeaders?: unknown;
-    url?: unknown;
-  };
-  const message = typeof e.message === "string" ? e.message : String(error);
-  if (typeof e.httpStatus !== "number") return new SendToDeviceError(message);
-  const httpHeaders = headersOf(e.httpHeaders);
-  const bodyRetry = e.data?.retry_after_ms;
-  const retryAfterMs =
-    retryAfterHeader(httpHeaders) ?? (typeof bodyRetry === "number" ? bodyRetry : undefined);
-  return new SendToDeviceError(message, {
-    httpStatus: e.httpStatus,
-    errcode: typeof e.errcode === "string" ? e.errcode : undefined,
-    retryAfterMs,
-    url: typeof e.url === "string" ? e.url : undefined,
-    httpHeaders,
-  });
-}
 
 const key = (userId: string, deviceId: string) => `${userId}\n${deviceId}`;
 
@@ -332,10 +244,8 @@ export class MatrixJsSdkTransport implements ToDeviceTransport {
       }
       return;
     }
-    const machine = internals.olmMachine;
-    const UserId = machine.userId.constructor;
     const work = (async () => {
-      const tracked = new Set([...(await machine.trackedUsers())].map((u) => u.toString()));
+      const tracked = await trackedUsers(internals);
       const untracked = userIds.filter((userId) => !tracked.has(userId));
       const now = Date.now();
       // Tracked, but no device-list updates reach us for them: no shared encrypted room. That
@@ -347,23 +257,18 @@ export class MatrixJsSdkTransport implements ToDeviceTransport {
           !this.sharesEncryptedRoom(userId),
       );
       if (untracked.length > 0) {
-        // What the room encryptor does for room members: new users are queued for a key query,
-        // which the outgoing-requests loop sends.
-        await machine.updateTrackedUsers(untracked.map((userId) => new UserId(userId)));
-        await internals.outgoingRequestsManager.doProcessOutgoingRequests();
+        await trackUsers(internals, untracked);
         for (const userId of untracked)
           if (!this.sharesEncryptedRoom(userId)) this.noteQueried(userId);
       }
       if (stale.length > 0) {
-        // An out-of-band key query whose answer the OlmMachine takes in (mark-as-sent).
-        const request = machine.queryKeysForUsers(stale.map((userId) => new UserId(userId)));
-        await internals.outgoingRequestProcessor.makeOutgoingRequest(request);
+        await queryKeys(internals, stale);
         for (const userId of stale) this.noteQueried(userId);
       }
     })();
     try {
-      const outcome = await bounded(work, this.deviceListTimeoutMs);
-      if (outcome === "timeout") this.logger.warn("key query for to-device recipients timed out");
+      const outcome = await withinTime(work, this.deviceListTimeoutMs);
+      if (outcome === TIMED_OUT) this.logger.warn("key query for to-device recipients timed out");
     } catch (error) {
       this.logger.warn("tracking to-device recipients failed", error);
     }
@@ -517,12 +422,4 @@ export class MatrixJsSdkTransport implements ToDeviceTransport {
     this.unsubscribers.add(unsubscribe);
     return unsubscribe;
   }
-}
-
-/** `new MatrixJsSdkTransport(client, options)`. */
-export function createMatrixJsSdkTransport(
-  client: MatrixJsSdkClient,
-  options?: MatrixJsSdkTransportOptions,
-): MatrixJsSdkTransport {
-  return new MatrixJsSdkTransport(client, options);
 }

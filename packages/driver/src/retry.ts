@@ -29,8 +29,10 @@ export const DEFAULT_RETRY_OPTIONS: RetryOptions = {
 };
 
 export type RetryOutcome =
-  | { readonly ok: true; readonly attempts: number }
-  | { readonly ok: false; readonly attempts: number; readonly error: SendToDeviceError };
+  /** The homeserver accepted the request. */
+  | { readonly kind: "accepted"; readonly attempts: number }
+  /** Retries ran out (attempts, deadline, a final error) or were stopped. */
+  | { readonly kind: "gave_up"; readonly attempts: number; readonly error: SendToDeviceError };
 
 export function isRetryable(error: SendToDeviceError): boolean {
   const status = error.httpStatus;
@@ -88,14 +90,14 @@ export async function sendWithRetry(
     let error: SendToDeviceError;
     try {
       await attempt();
-      return { ok: true, attempts };
+      return { kind: "accepted", attempts };
     } catch (thrown) {
       error = asSendError(thrown);
     }
     const delay = delayBefore(error, attempts, options, random);
     if (delay === undefined || Date.now() + delay - started > options.deadlineMs) {
-      return { ok: false, attempts, error };
+      return { kind: "gave_up", attempts, error };
     }
-    if (!(await wait(delay, signal))) return { ok: false, attempts, error };
+    if (!(await wait(delay, signal))) return { kind: "gave_up", attempts, error };
   }
 }

@@ -19,9 +19,10 @@ export const MISSING_ENCRYPTION_FLAG = "Invalid request - missing encryption fla
 export const CANNOT_SEND_TYPE = "Cannot send to-device events of this type";
 export const INVALID_REQUEST = "Invalid request";
 
+/** A request ready to send, or refused with what was wrong and where (a send result as is). */
 export type CheckedSendRequest =
-  | { readonly ok: true; readonly request: NormalSendRequest }
-  | { readonly ok: false; readonly message: string };
+  | { readonly kind: "valid"; readonly request: NormalSendRequest }
+  | { readonly kind: "refused"; readonly message: string };
 
 const hasOwn = (object: object, key: string): boolean => Object.hasOwn(object, key);
 
@@ -30,7 +31,7 @@ function isObject(value: unknown): value is Record<string, unknown> {
 }
 
 function refuse(words: string, detail: string): CheckedSendRequest {
-  return { ok: false, message: detail === "" ? words : `${words}: ${detail}` };
+  return { kind: "refused", message: detail === "" ? words : `${words}: ${detail}` };
 }
 
 /** The issues under `fields`, as one line (or `fallback` when the codec found none there). */
@@ -107,5 +108,5 @@ export function checkSendRequest(
     return refuse(CANNOT_SEND_TYPE, `the widget holds neither \`${unstable}\` nor \`${stable}\``);
   }
   if (decoded._tag === "Left") return refuse(INVALID_REQUEST, formatIssues(decoded.left));
-  return { ok: true, request: normalize(decoded.right) };
+  return { kind: "valid", request: normalize(decoded.right) };
 }

@@ -1,19 +1,5 @@
-import {
-  capabilitySpellings,
-  FORMAT_IDENTIFIERS,
-  type Format,
-  formatsIn,
-  isReservedType,
-  type Limits,
-} from "@widget-todevice/codec";
-import {
-  type ClientWidgetApi,
-  CurrentApiVersions,
-  type IWidgetApiErrorResponseDataDetails,
-  type IWidgetApiRequest,
-  type IWidgetApiResponseData,
-  WidgetApiToWidgetAction,
-} from "matrix-widget-api";
+import type { Format, Limits } from "@widget-todevice/codec";
+import type { ClientWidgetApi, IWidgetApiErrorResponseDataDetails } from "matrix-widget-api";
 import { type AnswerDeadlineOptions, DEFAULT_ANSWER_DEADLINE } from "./answer-deadline.js";
 import { type ChunkLimits, DEFAULT_CHUNK_LIMITS } from "./chunking.js";
 import type { DeliveryFailures, MatrixApiError } from "./delivery-report.js";
@@ -23,14 +9,18 @@ import { RecipientOrder } from "./ordering.js";
 import { DEFAULT_RETRY_OPTIONS, type RetryOptions } from "./retry.js";
 import { checkSendRequest } from "./send-request-checks.js";
 import {
-  type DeliveryStats,
   type IncomingTrust,
   type PreNegotiationOptions,
-  type RoutedWidget,
   ToDeviceRouter,
 } from "./to-device-router.js";
 import { type SendContext, type SendResult, ToDeviceSender } from "./to-device-sender.js";
 import type { ToDeviceTransport } from "./transport.js";
+import {
+  toGetter,
+  type WidgetAttachment,
+  type WidgetBinding,
+  WidgetSession,
+} from "./widget-session.js";
 
 /** Synapse's cap on one device message: one larger message fails the whole request with 413. */
 export const DEFAULT_MAX_MESSAGE_BYTES = 65_536;
@@ -83,30 +73,6 @@ export interface ToDeviceDriverOptions {
   readonly logger?: DriverLogger;
 }
 
-/** The widget's place in the world, as the host knows it. */
-export interface WidgetBinding {
-  /** The widget's room; `null` for a global (account) widget. */
-  readonly roomId: string | null;
-  /** Whether that room is encrypted; a function when it can change while the widget runs. */
-  readonly roomEncrypted: boolean | (() => boolean);
-  /**
-   * Set when attaching after the `ClientWidgetApi` emitted `ready`: the driver then asks the
-   * widget for its versions at once instead of waiting for `ready`.
-   */
-  readonly alreadyReady?: boolean;
-}
-
-export interface WidgetAttachment {
-  /** The formats the widget speaks; `undefined` until negotiated. */
-  readonly formats: ReadonlyArray<Format> | undefined;
-  /** Resolves once capabilities are negotiated and the widget's formats are known. */
-  readonly negotiated: Promise<ReadonlyArray<Format>>;
-  /** What incoming messages did for this widget. */
-  readonly stats: DeliveryStats;
-  /** Stops everything `attach` started: listeners, routing, retries of in-flight sends. */
-  detach(): void;
-}
-
 /** The `WidgetDriver.sendToDevice` signature. */
 export type SendToDeviceMethod = (
   eventType: string,
@@ -147,45 +113,21 @@ export function toDeviceErrorDetails(
   };
 }
 
-/** Section 2: the stock versions plus this project's format identifiers. */
-export function supportedApiVersions(): string[] {
-  return [...new Set([...CurrentApiVersions, ...FORMAT_IDENTIFIERS])];
-}
-
-/** The widget API response for a send result (section 6). */
-export function responseOf(result: SendResult): IWidgetApiResponseData {
-  switch (result.kind) {
-    case "delivered":
-      return result.failures === undefined ? {} : { failures: result.failures };
-    case "refused":
-      return { error: { message: result.message } };
-    case "failed":
-      return {
-        error: {
-          message: `Error sending event: ${result.message}`,
-          failures: result.failures,
-          ...(result.matrixApiError === undefined
-            ? {}
-            : { matrix_api_error: result.matrixApiError }),
-        },
-      };
-  }
-}
-
 /**
  * The host side of widget to-device messaging: attach it to each widget's `ClientWidgetApi`.
  * It answers `send_to_device` in all three formats and `supported_api_versions`, and routes
  * incoming messages from the transport to every attached widget that may have them.
  */
 export class ToDeviceDriver {
-  readonly router: ToDeviceRouter;
+  /** Incoming messages to widgets: not for hosts, who read a widget's `attachment.stats`. */
+  private readonly router: ToDeviceRouter;
   private readonly sender: ToDeviceSender;
   private readonly answerDeadline: AnswerDeadlineOptions;
   private readonly maxPending: number;
   private readonly limits: Partial<Limits> | undefined;
   private readonly logger: DriverLogger;
   private readonly unsubscribe: () => void;
-  private readonly attachments = new Set<() => void>();
+  private readonly sessions = new Set<WidgetSession>();
 
   constructor(options: ToDeviceDriverOptions) {
     this.logger = options.logger ?? consoleLogger;
@@ -215,127 +157,20 @@ export class ToDeviceDriver {
 
   /** Attaches to one widget. Call right after constructing its `ClientWidgetApi`. */
   attach(api: ClientWidgetApi, binding: WidgetBinding): WidgetAttachment {
-    const isRoomEncrypted = toGetter(binding.roomEncrypted);
-    const controller = new AbortController();
-    const order = new RecipientOrder();
-    const advertised = new Set<Format>();
-    let pending = 0;
-    let resolveNegotiated!: (formats: ReadonlyArray<Format>) => void;
-    const negotiated = new Promise<ReadonlyArray<Format>>((resolve) => {
-      resolveNegotiated = resolve;
-    });
-
-    const canUse = (direction: "send" | "receive", type: string): boolean =>
-      !isReservedType(type) &&
-      capabilitySpellings(direction, type).some((c) => api.hasCapability(c));
-
-    const route: RoutedWidget = this.router.addWidget({
-      id: api.widget.id,
-      roomId: binding.roomId,
-      isRoomEncrypted,
-      canReceive: (type) => canUse("receive", type),
-      // Section 7's fields only; `feedToDevice` would spread the raw event.
-      deliver: (message) =>
-        api.transport.send(WidgetApiToWidgetAction.SendToDevice, { ...message }),
-    });
-    let formats: ReadonlyArray<Format> | undefined;
-
-    const reply = (request: IWidgetApiRequest, response: IWidgetApiResponseData): void => {
-      try {
-        api.transport.reply(request, response);
-      } catch (error) {
-        this.logger.warn(`could not answer widget ${api.widget.id}`, error);
-      }
-    };
-
-    const onVersions = (event: CustomEvent<IWidgetApiRequest>): void => {
-      event.preventDefault();
-      reply(event.detail, { supported_versions: supportedApiVersions() });
-    };
-
-    const onSend = (event: CustomEvent<IWidgetApiRequest>): void => {
-      event.preventDefault();
-      const request = event.detail;
-      if (pending >= this.maxPending) {
-        reply(request, {
-          error: {
-            message: `Too many to-device sends in progress (limit ${this.maxPending}); try again later`,
-          },
-        });
-        return;
-      }
-      pending++;
-      this.handle(
-        request.data,
-        (type) => canUse("send", type),
-        (format) => {
-          // Sending in a format is as good as advertising it.
-          advertised.add(format);
-          if (formats !== undefined && !formats.includes(format)) {
-            formats = [...formats, format];
-            route.negotiated(formats);
-          }
-          // Section 6: a widget that speaks a newer format waits as long as the widget package.
-          const speaksNewer = [...(formats ?? []), ...advertised].some((f) => f !== "legacy");
-          return {
-            roomId: binding.roomId,
-            roomEncrypted: isRoomEncrypted,
-            widgetType: api.widget.type,
-            order,
-            signal: controller.signal,
-            answerDeadlineMs: speaksNewer
-              ? this.answerDeadline.negotiated
-              : this.answerDeadline.stock,
-          };
-        },
-      )
-        .then((response) => reply(request, response))
-        .finally(() => {
-          pending--;
-        });
-    };
-
-    const learnFormats = (): void => {
-      api
-        .getWidgetVersions()
-        .then((versions) => {
-          if (controller.signal.aborted) return;
-          // A widget that asks for to-device capabilities speaks legacy at least.
-          formats = [...new Set<Format>(["legacy", ...formatsIn(versions), ...advertised])];
-          route.negotiated(formats);
-          resolveNegotiated(formats);
-        })
-        .catch((error: unknown) =>
-          this.logger.warn(`could not learn widget ${api.widget.id}'s versions`, error),
-        );
-    };
-
-    api.on("action:supported_api_versions", onVersions);
-    api.on("action:send_to_device", onSend);
-    api.on("ready", learnFormats);
-    if (binding.alreadyReady === true) learnFormats();
-
-    const detach = (): void => {
-      if (controller.signal.aborted) return;
-      controller.abort();
-      api.off("action:supported_api_versions", onVersions);
-      api.off("action:send_to_device", onSend);
-      api.off("ready", learnFormats);
-      route.remove();
-      this.attachments.delete(detach);
-    };
-    this.attachments.add(detach);
-
-    return {
-      get formats() {
-        return formats;
+    const session = new WidgetSession(
+      api,
+      binding,
+      {
+        router: this.router,
+        handleSend: (data, canSend, contextFor) => this.handle(data, canSend, contextFor),
+        answerDeadline: this.answerDeadline,
+        maxPendingSends: this.maxPending,
+        logger: this.logger,
       },
-      negotiated,
-      get stats() {
-        return route.stats;
-      },
-      detach,
-    };
+      (detached) => this.sessions.delete(detached),
+    );
+    this.sessions.add(session);
+    return session;
   }
 
   /**
@@ -356,29 +191,41 @@ export class ToDeviceDriver {
         answerDeadlineMs: this.answerDeadline.stock,
       };
       // matrix-widget-api checked the capability before calling.
-      const response = await this.handle(
+      const result = await this.handle(
         { type: eventType, encrypted, messages: contentMap },
         () => true,
         () => context,
       );
-      if (response.error !== undefined) {
-        const error = response.error as {
-          message: string;
-          failures?: DeliveryFailures;
-          matrix_api_error?: MatrixApiError;
-        };
-        throw new ToDeviceDeliveryError(error.message, error.failures, error.matrix_api_error);
-      }
-      if (response.failures !== undefined) {
-        const failures = response.failures as DeliveryFailures;
-        throw new ToDeviceDeliveryError("Some devices did not receive the message", failures);
+      switch (result.kind) {
+        case "delivered":
+          if (result.failures === undefined) return;
+          throw new ToDeviceDeliveryError(
+            "Some devices did not receive the message",
+            result.failures,
+          );
+        case "refused":
+          throw new ToDeviceDeliveryError(result.message);
+        case "failed":
+          throw new ToDeviceDeliveryError(
+            `Error sending event: ${result.message}`,
+            result.failures,
+            result.matrixApiError,
+          );
       }
     };
   }
 
+  /**
+   * The bytes the driver holds for incoming messages now, over all widgets: the sum of their
+   * `attachment.stats.retained.retainedBytes` (pre-negotiation buffers and msgid memory).
+   */
+  get retainedBytes(): number {
+    return this.router.retainedBytes;
+  }
+
   /** Detaches every widget and stops listening to the transport. */
   dispose(): void {
-    for (const detach of [...this.attachments]) detach();
+    for (const session of [...this.sessions]) session.detach();
     this.unsubscribe();
   }
 
@@ -386,20 +233,15 @@ export class ToDeviceDriver {
     data: unknown,
     canSend: (type: string) => boolean,
     contextFor: (format: Format) => SendContext,
-  ): Promise<IWidgetApiResponseData> {
+  ): Promise<SendResult> {
     try {
       const checked = checkSendRequest(data, canSend, this.limits);
-      if (!checked.ok) return { error: { message: checked.message } };
-      const context = contextFor(checked.request.format);
-      return responseOf(await this.sender.send(checked.request, context));
+      if (checked.kind === "refused") return checked;
+      return await this.sender.send(checked.request, contextFor(checked.request.format));
     } catch (error) {
       // Section 8: never a crash, never silence.
       this.logger.error("unexpected failure handling send_to_device", error);
-      return { error: { message: `Error sending event: ${String(error)}` } };
+      return { kind: "refused", message: `Error sending event: ${String(error)}` };
     }
   }
-}
-
-function toGetter(value: boolean | (() => boolean)): () => boolean {
-  return typeof value === "function" ? value : () => value;
 }

@@ -14,6 +14,7 @@ import type { DriverLogger } from "./logger.js";
 import { estimatedMessageBytes, jsonByteLength } from "./message-size.js";
 import type { RecipientOrder } from "./ordering.js";
 import { type RetryOptions, sendWithRetry } from "./retry.js";
+import { TIMED_OUT, withinTime } from "./time-limit.js";
 import {
   type DeviceAddress,
   type DeviceMessage,
@@ -86,22 +87,6 @@ function newTxnId(): string {
   return `${txnPrefix}.${txnCounter}`;
 }
 
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | "timeout"> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => resolve("timeout"), ms);
-    promise.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        reject(error);
-      },
-    );
-  });
-}
-
 /** Stamps the room scope into every group's content (section 3.3). */
 function scoped(request: NormalSendRequest, context: SendContext): ReadonlyArray<RecipientGroup> {
   if (request.scope === undefined || context.roomId === null) return request.groups;
@@ -123,14 +108,14 @@ const mebibytes = (bytes: number): string =>
 class KnownDevices {
   private readonly sets = new Map<string, ReadonlySet<string>>();
 
-  constructor(readonly lists: ReadonlyMap<string, ReadonlyArray<string>> | "timeout") {}
+  constructor(readonly lists: ReadonlyMap<string, ReadonlyArray<string>> | typeof TIMED_OUT) {}
 
   get timedOut(): boolean {
-    return this.lists === "timeout";
+    return this.lists === TIMED_OUT;
   }
 
   list(userId: string): ReadonlyArray<string> | undefined {
-    return this.lists === "timeout" ? undefined : this.lists.get(userId);
+    return this.lists === TIMED_OUT ? undefined : this.lists.get(userId);
   }
 
   /** Whether a listed user has the device; the user's set is built on first use, once. */
@@ -276,13 +261,18 @@ export class ToDeviceSender {
   ): Promise<SendResult> {
     // Decided when the turn comes, not when queued: earlier sends may have taken a while.
     const decision = this.decide(request.encrypted, context);
-    if ("refused" in decision) return { kind: "refused", message: decision.refused };
+    if (decision.kind === "refused") return decision;
     // Sending to nobody is a truthful success (ADR 0003), and nothing goes out.
     if (groups.every((group) => Object.keys(group.recipients).length === 0))
       return { kind: "delivered" };
     return this.deliver(
       groups,
-      { type: request.type, encrypt: decision.encrypt, requested: request.encrypted, context },
+      {
+        type: request.type,
+        encrypt: decision.kind === "encrypt",
+        requested: request.encrypted,
+        context,
+      },
       attempt,
     );
   }
@@ -405,15 +395,15 @@ export class ToDeviceSender {
   private async deviceLists(
     userIds: ReadonlyArray<string>,
     encrypt: boolean,
-  ): Promise<ReadonlyMap<string, ReadonlyArray<string>> | "timeout"> {
+  ): Promise<ReadonlyMap<string, ReadonlyArray<string>> | typeof TIMED_OUT> {
     try {
-      return await withTimeout(
+      return await withinTime(
         this.config.transport.getUserDevices(userIds, { downloadUncached: encrypt }),
         this.config.deviceListTimeoutMs,
       );
     } catch (error) {
       this.config.logger.warn("device list lookup failed", error);
-      return "timeout";
+      return TIMED_OUT;
     }
   }
 
@@ -520,7 +510,7 @@ export class ToDeviceSender {
     if (plan.encrypt) return true;
     if (!attempt.cleartextRefused) {
       const decision = this.decide(plan.requested, plan.context);
-      attempt.cleartextRefused = !("encrypt" in decision) || decision.encrypt;
+      attempt.cleartextRefused = decision.kind !== "cleartext";
     }
     return !attempt.cleartextRefused;
   }
@@ -583,7 +573,7 @@ export class ToDeviceSender {
     if (unanswered) return report("outcome_unknown");
     if (stopped)
       return report(lastError === undefined ? "deadline" : requestFailureReason(lastError));
-    if (outcome.ok) {
+    if (outcome.kind === "accepted") {
       attempt.delivered += chunk.length;
       return;
     }

@@ -57,7 +57,7 @@ describe("sendWithRetry", () => {
         throw new SendToDeviceError("slow down", { httpStatus: 429, retryAfterMs: 1_500 });
     }, DEFAULT_RETRY_OPTIONS);
     await vi.advanceTimersByTimeAsync(1_500);
-    expect(await outcome).toEqual({ ok: true, attempts: 2 });
+    expect(await outcome).toEqual({ kind: "accepted", attempts: 2 });
     expect((times[1] ?? 0) - (times[0] ?? 0)).toBe(1_500);
   });
 
@@ -74,7 +74,7 @@ describe("sendWithRetry", () => {
     );
     await vi.advanceTimersByTimeAsync(10_000);
     const result = await outcome;
-    expect(result.ok).toBe(false);
+    expect(result.kind).toBe("gave_up");
     expect(result.attempts).toBe(4);
     expect(times.slice(1).map((t, i) => t - (times[i] ?? 0))).toEqual([250, 500, 1_000]);
   });
@@ -96,7 +96,7 @@ describe("sendWithRetry", () => {
     const aborted = sendWithRetry(failing, DEFAULT_RETRY_OPTIONS, controller.signal);
     controller.abort();
     await vi.advanceTimersByTimeAsync(0);
-    expect(await aborted).toMatchObject({ ok: false, attempts: 1 });
+    expect(await aborted).toMatchObject({ kind: "gave_up", attempts: 1 });
   });
 
   it("treats an unclassified error as a network error", async () => {
@@ -105,7 +105,7 @@ describe("sendWithRetry", () => {
       if (calls++ === 0) throw new TypeError("fetch failed");
     }, DEFAULT_RETRY_OPTIONS);
     await vi.advanceTimersByTimeAsync(1_000);
-    expect(await outcome).toEqual({ ok: true, attempts: 2 });
+    expect(await outcome).toEqual({ kind: "accepted", attempts: 2 });
   });
 });
 

@@ -336,11 +336,14 @@ describe("conformance 10: a spoofed encrypted flag", () => {
     const secret = await bobHost.widget({ roomEncrypted: true }, { capabilities: [receive(PING)] });
 
     await frame.widgetApi.sendToDevice(PING, false, { [BOB]: { BOBDEV: { encrypted: true } } });
-    // The event itself claims to be encrypted too.
-    bobHost.driver.router.receive({
-      message: { type: PING, sender: "@mallory:example.org", encrypted: true, content: { n: 2 } },
-      encryptionInfo: null,
-    });
+    // The event itself claims to be encrypted too; it arrives in clear (no encryption info).
+    const spoofed = {
+      type: PING,
+      sender: "@mallory:example.org",
+      encrypted: true,
+      content: { n: 2 },
+    };
+    bobHost.transport.deliver(spoofed);
     await settle(40);
     expect(clear.frame.received).toEqual([
       { type: PING, sender: "@alice:example.org", encrypted: false, content: { encrypted: true } },

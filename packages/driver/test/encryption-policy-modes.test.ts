@@ -61,9 +61,9 @@ describe("decideEncryption, every mode x binding x flag x allowGlobalCleartext",
         requested: flag,
         allowGlobalCleartext: allow,
       });
-      const outcome = "refused" in decision ? "refuse" : decision.encrypt ? "encrypt" : "cleartext";
+      const outcome = decision.kind === "refused" ? "refuse" : decision.kind;
       expect(outcome).toBe(expected);
-      if ("refused" in decision) expect(decision.refused).toMatch(/encrypted/);
+      if (decision.kind === "refused") expect(decision.message).toMatch(/encrypted/);
     },
   );
 });

@@ -32,7 +32,7 @@ const outcome = (
   policy: "strict" | "obey-widget" = "strict",
 ) => {
   const decision = decideEncryption(policy, context);
-  return "refused" in decision ? "refuse" : decision.encrypt ? "encrypt" : "cleartext";
+  return decision.kind === "refused" ? "refuse" : decision.kind;
 };
 
 describe("strict policy (default)", () => {
@@ -61,13 +61,13 @@ describe("obey-widget policy", () => {
   });
 
   it("accepts a host function", () => {
-    const decision = decideEncryption(() => ({ refused: "never" }), {
+    const decision = decideEncryption(() => ({ kind: "refused", message: "never" }), {
       roomId: null,
       roomEncrypted: false,
       requested: true,
       allowGlobalCleartext: false,
     });
-    expect(decision).toEqual({ refused: "never" });
+    expect(decision).toEqual({ kind: "refused", message: "never" });
   });
 });
 

@@ -2,8 +2,9 @@
  * The in-memory homeserver and transport as public API (widget authors test against them).
  * No fakes: these are the real simulated objects.
  */
-import { describe, expect, it } from "vitest";
-import { InMemoryHomeserver, SendToDeviceError } from "../src/index.js";
+import { describe, expect, it, vi } from "vitest";
+import { SendToDeviceError } from "../src/index.js";
+import { InMemoryHomeserver } from "../src/testing.js";
 
 const ALICE = "@alice:example.org";
 const BOB = "@bob:example.org";
@@ -90,6 +91,25 @@ describe("InMemoryHomeserver", () => {
     await expect(alice.sendToDevice("t", message, "f2")).rejects.toMatchObject({ httpStatus: 500 });
     await expect(alice.sendToDevice("t", message, "f3")).resolves.toBeUndefined();
     expect(homeserver.pendingFaults).toBe(0);
+  });
+
+  it("takes a request that names one device twice as a JSON body would: the later one wins", async () => {
+    const { alice, bob1, bob2, homeserver } = world();
+    await alice.sendToDevice(
+      "t",
+      [
+        { userId: BOB, deviceId: "B1", content: { n: 1 } },
+        { userId: BOB, deviceId: "B2", content: { n: 2 } },
+        { userId: BOB, deviceId: "B1", content: { n: 3 } },
+      ],
+      "twice",
+    );
+    // Barrier: once it arrived, everything of the first request has too.
+    await alice.sendToDevice("t", [{ userId: BOB, deviceId: "B1", content: { n: 4 } }], "after");
+    await vi.waitFor(() => expect(bob1.received.at(-1)?.message.content).toEqual({ n: 4 }));
+    expect(bob1.received.map((r) => r.message.content)).toEqual([{ n: 3 }, { n: 4 }]);
+    expect(bob2.received.map((r) => r.message.content)).toEqual([{ n: 2 }]);
+    expect(homeserver.sendLog[0]).toMatchObject({ outcome: 200, messageCount: 2 });
   });
 
   it("lists devices, including ones added later and without ones removed", async () => {

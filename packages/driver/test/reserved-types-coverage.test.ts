@@ -9,7 +9,8 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { isReservedType } from "@widget-todevice/codec";
 import { describe, expect, it } from "vitest";
-import { reviewToDeviceCapabilities, ToDeviceRouter } from "../src/index.js";
+import { reviewToDeviceCapabilities } from "../src/index.js";
+import { ToDeviceRouter } from "../src/to-device-router.js";
 import { RecordingLogger } from "./harness/world.js";
 
 /**

@@ -6,15 +6,14 @@
  */
 import type { ToWidgetMessage } from "@widget-todevice/codec";
 import fc from "fast-check";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import {
   DEFAULT_DEDUP_MAX_BYTES,
   DEFAULT_PRE_NEGOTIATION,
   type ReceivedToDeviceMessage,
-  type RouterWidget,
-  ToDeviceRouter,
 } from "../src/index.js";
-import { RecordingLogger } from "./harness/world.js";
+import { type RouterWidget, ToDeviceRouter } from "../src/to-device-router.js";
+import { createWorld, RecordingLogger } from "./harness/world.js";
 
 const PING = "org.example.ping";
 const seeded = process.env.FC_SEED === undefined ? {} : { seed: Number(process.env.FC_SEED) };
@@ -234,5 +233,19 @@ describe("before negotiation: bounded and fair per sender", () => {
     waiting.remove();
     expect(waiting.stats.retained.retainedBytes).toBe(0);
     expect(router.retainedBytes).toBe(open.stats.retained.retainedBytes);
+  });
+});
+
+describe("what the driver holds for incoming messages", () => {
+  it("is the sum of its widgets' retained bytes, and nothing once they are detached", async () => {
+    const world = createWorld();
+    const waiting = world.unloadedWidget({ roomEncrypted: false });
+    const content = { "org.matrix.msgid": "m1", n: 1 };
+    await world.bob.sendToDevice(PING, [{ userId: ALICE, deviceId: "ALICEDEV", content }], "t1");
+    await vi.waitFor(() => expect(waiting.attachment.stats.retained.bufferedMessages).toBe(1));
+    expect(world.driver.retainedBytes).toBeGreaterThan(0);
+    expect(world.driver.retainedBytes).toBe(waiting.attachment.stats.retained.retainedBytes);
+    waiting.attachment.detach();
+    expect(world.driver.retainedBytes).toBe(0);
   });
 });

@@ -6,7 +6,8 @@
 import type { ToWidgetMessage } from "@widget-todevice/codec";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { DUPLICATE_ENTRY_BYTES } from "../src/duplicate-filter.js";
-import { type ReceivedToDeviceMessage, type RouterWidget, ToDeviceRouter } from "../src/index.js";
+import type { ReceivedToDeviceMessage } from "../src/index.js";
+import { type RouterWidget, ToDeviceRouter } from "../src/to-device-router.js";
 import { RecordingLogger } from "./harness/world.js";
 
 const ROOM = "!r1:example.org";

@@ -22,23 +22,29 @@ export function startPingPong(): ToDeviceWidget {
     onError: (error) => console.warn(error.reason, error.message, error.issues),
   });
 
-  widget.subscribe(PING, Ping, async ({ sender, sender_device, sender_verified, content }) => {
-    // `sender_device` and `sender_verified` exist only where the host vouches for them (it
-    // advertised a format newer than legacy, as @widget-todevice/driver does). A stock host
-    // passes on whatever the sender wrote, so there they are left out: answer every device.
-    const verified = sender_verified === true ? "verified" : "not verified";
-    console.log(`ping ${content.seq} from ${sender}/${sender_device ?? "?"} (${verified})`);
-    const device = sender_device ?? "*";
-    try {
-      // "auto": room-scoped where the host can scope (then room-bound peers accept only
-      // scoped messages), plain where it cannot (a stock host).
-      await widget.send(PONG, { [sender]: [device] }, { seq: content.seq }, { scope: "auto" });
-    } catch (error) {
-      if (!(error instanceof ToDeviceSendError)) throw error;
-      // error.reason: "host_refused" | "partial_failure" | "invalid_reply" | "timeout" | ...
-      console.warn(error.reason, error.message, error.failures);
-    }
-  });
+  // `content: Ping` types `content` and keeps contents that do not match from the handler.
+  // Any Standard Schema (zod, valibot, arktype) or a type guard works the same way.
+  widget.subscribe(
+    PING,
+    async ({ sender, sender_device, sender_verified, content }) => {
+      // `sender_device` and `sender_verified` exist only where the host vouches for them (it
+      // advertised a format newer than legacy, as @widget-todevice/driver does). A stock host
+      // passes on whatever the sender wrote, so there they are left out: answer every device.
+      const verified = sender_verified === true ? "verified" : "not verified";
+      console.log(`ping ${content.seq} from ${sender}/${sender_device ?? "?"} (${verified})`);
+      const device = sender_device ?? "*";
+      try {
+        // "auto": room-scoped where the host can scope (then room-bound peers accept only
+        // scoped messages), plain where it cannot (a stock host).
+        await widget.send(PONG, { [sender]: [device] }, { seq: content.seq }, { scope: "auto" });
+      } catch (error) {
+        if (!(error instanceof ToDeviceSendError)) throw error;
+        // error.reason: "host_refused" | "partial_failure" | "invalid_reply" | "timeout" | ...
+        console.warn(error.reason, error.message, error.failures);
+      }
+    },
+    { content: Ping },
+  );
 
   widget.ready.then(
     (negotiation) => {

@@ -1,5 +1,6 @@
 // @widget-todevice/widget: MSC3819 to-device messaging for widget authors, on matrix-widget-api.
 
+export type { ContentOf, ContentValidator } from "./content-validator.js";
 export { MAX_TIMEOUT_MS } from "./deadline.js";
 export { DEVICE_ID_PARAMETERS, readDeviceId } from "./device-id.js";
 export {
@@ -14,10 +15,20 @@ export {
   ToDeviceReceiveError,
   ToDeviceSendError,
 } from "./errors.js";
-export { sendFormat, widgetSupportedVersions } from "./negotiation.js";
+export {
+  sendFormat,
+  type ToDeviceNegotiation,
+  widgetSupportedVersions,
+} from "./negotiation.js";
+export {
+  observeToDevice,
+  ToDeviceObserver,
+  type ToDeviceObserverOptions,
+} from "./observer.js";
 export type { Recipients, SendOptions, SendReceipt } from "./send.js";
+export type { StandardSchemaV1 } from "./standard-schema.js";
 export type {
-  ContentDecoder,
+  MessagesOptions,
   ReceivedToDeviceMessage,
   ReceiveErrorHandler,
   SubscribeOptions,
@@ -30,7 +41,6 @@ export {
   createToDeviceWidget,
   DEFAULT_READY_TIMEOUT_MS,
   DEFAULT_SEND_TIMEOUT_MS,
-  type ToDeviceNegotiation,
   ToDeviceWidget,
   type ToDeviceWidgetOptions,
 } from "./to-device-widget.js";

@@ -1,16 +1,21 @@
 import {
   type CodecIssue,
   formatIssues,
-  issuesOf,
   type JsonObject,
   type ToWidgetMessage,
 } from "@widget-todevice/codec";
-import type * as t from "io-ts";
+import {
+  type ContentOf,
+  type ContentValidation,
+  type ContentValidator,
+  isContentValidator,
+  validateContent,
+} from "./content-validator.js";
 import { ToDeviceReceiveError } from "./errors.js";
 
-// Section 7: what a widget receives, decoded, per event type.
+// Section 7: what a widget receives, validated, per event type.
 
-/** A message as a handler gets it: the host's section 7 fields, the content decoded. */
+/** A message as a handler gets it: the host's section 7 fields, the content validated. */
 export interface ReceivedToDeviceMessage<C = JsonObject> {
   readonly type: string;
   readonly sender: string;
@@ -25,21 +30,31 @@ export interface ReceivedToDeviceMessage<C = JsonObject> {
   readonly scope?: { readonly room_id: string; readonly id?: string };
 }
 
-/** Any io-ts codec (or decoder) for a content: `t.type({...})`, `t.strict(...)`, your own. */
-export type ContentDecoder<C> = t.Decoder<unknown, C>;
-
 export type ToDeviceHandler<C> = (message: ReceivedToDeviceMessage<C>) => void | Promise<void>;
 
 export type ReceiveErrorHandler = (error: ToDeviceReceiveError) => void;
 
-export interface SubscribeOptions {
+/** How `subscribe()` checks and reports: the content's validator, an error handler, a signal. */
+export interface SubscribeOptions<V extends ContentValidator | undefined = undefined> {
+  /**
+   * Checks each content and types it for the handler: a Standard Schema (zod 4, valibot 1,
+   * arktype 2, ...), an io-ts codec, or a type guard. A content it refuses reaches no handler:
+   * it goes to `onError` as `invalid_content`. Without it, handlers get the content as JSON.
+   * A schema that validates asynchronously delays delivery, never reorders one sender's messages.
+   */
+  readonly content?: V;
   /** Messages of this subscription that fail (bad content, a throwing handler); default the widget's `onError`. */
   readonly onError?: ReceiveErrorHandler;
   /** Unsubscribes when aborted. */
   readonly signal?: AbortSignal;
+}
+
+/** `subscribe()`'s options, plus the bound on unread messages of `messages()`. */
+export interface MessagesOptions<V extends ContentValidator | undefined = undefined>
+  extends SubscribeOptions<V> {
   /**
-   * `messages()` only: how many unread messages wait before the oldest is dropped (and reported
-   * to `onError` as `buffer_full`). Default 1,000.
+   * How many unread messages wait before the oldest is dropped (and reported to `onError` as
+   * `buffer_full`). Default 1,000.
    */
   readonly maxBuffered?: number;
 }
@@ -48,25 +63,54 @@ export interface SubscribeOptions {
 export type Unsubscribe = () => void;
 
 interface Subscription {
-  readonly decoder: ContentDecoder<unknown> | undefined;
+  readonly validator: ContentValidator | undefined;
   readonly handler: ToDeviceHandler<unknown>;
   readonly onError: ReceiveErrorHandler | undefined;
+  /** Per sender, the last delivery still waiting for an asynchronous validation. */
+  readonly waiting: Map<string, Promise<void>>;
+  active: boolean;
+}
+
+/** Checks what `subscribe()` and `messages()` were given: plain JavaScript callers get no compiler. */
+export function checkSubscription(handler: unknown, options: unknown): void {
+  if (typeof handler !== "function") {
+    throw new TypeError(
+      `subscribe(type, handler, options): the handler must be a function, not ${handler === null ? "null" : typeof handler} (a validator goes in options.content)`,
+    );
+  }
+  checkOptions(options);
+}
+
+export function checkOptions(options: unknown): void {
+  if (options === undefined) return;
+  if (typeof options !== "object" || options === null) {
+    throw new TypeError(
+      "the subscription's options must be an object, for example { content: Ping }",
+    );
+  }
+  const content = (options as { content?: unknown }).content;
+  if (content !== undefined && !isContentValidator(content)) {
+    throw new TypeError(
+      "options.content must be a Standard Schema (zod, valibot, arktype, ...), an io-ts codec or a type guard",
+    );
+  }
 }
 
 /** The subscriptions of one widget, by event type. */
 export class SubscriptionRegistry {
   private readonly byType = new Map<string, Set<Subscription>>();
 
-  add<C>(
+  add<V extends ContentValidator | undefined>(
     type: string,
-    decoder: ContentDecoder<C> | undefined,
-    handler: ToDeviceHandler<C>,
-    options: SubscribeOptions,
+    handler: ToDeviceHandler<ContentOf<V>>,
+    options: SubscribeOptions<V>,
   ): Unsubscribe {
     const subscription: Subscription = {
-      decoder,
+      validator: options.content,
       handler: handler as ToDeviceHandler<unknown>,
       onError: options.onError,
+      waiting: new Map(),
+      active: true,
     };
     let set = this.byType.get(type);
     if (set === undefined) {
@@ -75,6 +119,7 @@ export class SubscriptionRegistry {
     }
     set.add(subscription);
     const unsubscribe = (): void => {
+      subscription.active = false;
       const current = this.byType.get(type);
       current?.delete(subscription);
       if (current?.size === 0) this.byType.delete(type);
@@ -86,6 +131,9 @@ export class SubscriptionRegistry {
   }
 
   clear(): void {
+    for (const set of this.byType.values()) {
+      for (const subscription of set) subscription.active = false;
+    }
     this.byType.clear();
   }
 
@@ -109,30 +157,45 @@ export class SubscriptionRegistry {
     };
     // A copy: a handler may unsubscribe, or subscribe others, while this runs.
     for (const subscription of [...subscriptions]) {
-      const fail = (error: ToDeviceReceiveError): void => {
-        safely(subscription.onError ?? report, error);
+      const deliver = (validation: ContentValidation): void => {
+        // Unsubscribed (or closed) while its validation ran: nothing more for this handler.
+        if (!subscription.active) return;
+        const fail = (error: ToDeviceReceiveError): void => {
+          safely(subscription.onError ?? report, error);
+        };
+        if (!validation.valid) {
+          fail(invalidContent(message, validation.issues, validation.cause));
+          return;
+        }
+        try {
+          const result = subscription.handler({ ...base, content: validation.content });
+          // Any thenable: a handler's promise may come from another realm or library.
+          if (typeof (result as PromiseLike<void> | undefined)?.then === "function") {
+            (result as PromiseLike<void>).then(undefined, (error: unknown) => {
+              fail(handlerError(message, error));
+            });
+          }
+        } catch (error) {
+          fail(handlerError(message, error));
+        }
       };
-      let content: unknown = message.content;
-      if (subscription.decoder !== undefined) {
-        const decoded = subscription.decoder.decode(message.content);
-        if (decoded._tag === "Left") {
-          const issues = issuesOf(decoded.left);
-          fail(receiveError("invalid_content", message, issues));
-          continue;
-        }
-        content = decoded.right;
+      const validation: ContentValidation | Promise<ContentValidation> =
+        subscription.validator === undefined
+          ? { valid: true, content: message.content }
+          : validateContent(subscription.validator, message.content);
+      const earlier = subscription.waiting.get(message.sender);
+      if (earlier === undefined && !(validation instanceof Promise)) {
+        deliver(validation);
+        continue;
       }
-      try {
-        const result = subscription.handler({ ...base, content });
-        // Any thenable: a handler's promise may come from another realm or library.
-        if (typeof (result as PromiseLike<void> | undefined)?.then === "function") {
-          (result as PromiseLike<void>).then(undefined, (error: unknown) => {
-            fail(handlerError(message, error));
-          });
-        }
-      } catch (error) {
-        fail(handlerError(message, error));
-      }
+      // One sender's messages reach the handler in the order they arrived, however long each
+      // validation takes; other senders do not wait for this one.
+      const sender = message.sender;
+      const delivered = (earlier ?? Promise.resolve()).then(() => validation).then(deliver);
+      subscription.waiting.set(sender, delivered);
+      void delivered.then(() => {
+        if (subscription.waiting.get(sender) === delivered) subscription.waiting.delete(sender);
+      });
     }
   }
 }
@@ -150,14 +213,21 @@ export function scopedRoomOf(content: JsonObject): string | undefined {
   return scopeOf(content)?.room_id;
 }
 
-function receiveError(
-  reason: "invalid_content",
+function invalidContent(
   message: ToWidgetMessage,
   issues: ReadonlyArray<CodecIssue>,
+  cause: unknown,
 ): ToDeviceReceiveError {
   return new ToDeviceReceiveError(
-    `${message.type} from ${message.sender}: content does not match the subscription's codec (${formatIssues(issues)})`,
-    { reason, data: message, type: message.type, sender: message.sender, issues },
+    `${message.type} from ${message.sender}: content refused by the subscription's validator (${formatIssues(issues)})`,
+    {
+      reason: "invalid_content",
+      data: message,
+      type: message.type,
+      sender: message.sender,
+      issues,
+      ...(cause === undefined ? {} : { cause }),
+    },
   );
 }
 

@@ -1,12 +1,4 @@
-import {
-  decodeToWidgetMessage,
-  FORMATS,
-  type Format,
-  formatIssues,
-  type JsonObject,
-  type NormalSendRequest,
-  type ToWidgetMessage,
-} from "@widget-todevice/codec";
+import { FORMATS, type Format, formatIssues, type NormalSendRequest } from "@widget-todevice/codec";
 import {
   type IWidgetApiRequest,
   type IWidgetApiResponseData,
@@ -14,17 +6,24 @@ import {
   WidgetApiToWidgetAction,
 } from "matrix-widget-api";
 import { checkDeclaredTypes, isGranted, requestToDeviceCapabilities } from "./capabilities.js";
+import type { ContentOf, ContentValidator } from "./content-validator.js";
 import { Deadline, timerDelay } from "./deadline.js";
 import {
   quote,
   ToDeviceCapabilityError,
   ToDeviceError,
   ToDeviceNegotiationError,
-  ToDeviceReceiveError,
   ToDeviceSendError,
 } from "./errors.js";
-import { guardHostMessages, type HostMisbehaviour } from "./host-guard.js";
-import { advertiseFormats, hostFormats, negotiatedFormat, sendFormat } from "./negotiation.js";
+import { guardHostMessages } from "./host-guard.js";
+import {
+  advertiseFormats,
+  negotiate,
+  sendFormat,
+  type ToDeviceNegotiation,
+} from "./negotiation.js";
+import { Readiness } from "./readiness.js";
+import { Receiver } from "./receiver.js";
 import {
   buildRequest,
   postSendToDevice,
@@ -35,18 +34,13 @@ import {
   sendErrorOf,
 } from "./send.js";
 import { countFailures, readSendReply } from "./send-reply.js";
-import {
-  type ContentDecoder,
-  DEFAULT_MAX_BUFFERED,
-  messageStream,
-  type ReceivedToDeviceMessage,
-  type ReceiveErrorHandler,
-  type SubscribeOptions,
-  SubscriptionRegistry,
-  safely,
-  scopedRoomOf,
-  type ToDeviceHandler,
-  type Unsubscribe,
+import type {
+  MessagesOptions,
+  ReceivedToDeviceMessage,
+  ReceiveErrorHandler,
+  SubscribeOptions,
+  ToDeviceHandler,
+  Unsubscribe,
 } from "./subscription.js";
 import { readWidgetParameters, type WidgetParameters } from "./widget-parameters.js";
 
@@ -103,26 +97,6 @@ export interface CreateToDeviceWidgetOptions extends ToDeviceWidgetOptions {
   readonly contentLoaded?: boolean;
 }
 
-/** What the widget and the host agreed on, once capabilities are negotiated. */
-export interface ToDeviceNegotiation {
-  /** The newest format both sides speak. */
-  readonly format: Format;
-  /** The formats the host advertised, oldest first (`[]` if it advertised none). */
-  readonly hostFormats: ReadonlyArray<Format>;
-  /** Declared types whose capabilities the host granted. */
-  readonly granted: {
-    readonly send: ReadonlyArray<string>;
-    readonly receive: ReadonlyArray<string>;
-  };
-  /** Declared types whose capabilities the host did not grant. */
-  readonly denied: {
-    readonly send: ReadonlyArray<string>;
-    readonly receive: ReadonlyArray<string>;
-  };
-  /** Scoped mode (section 7): both sides scope and the widget is bound to a room. */
-  readonly scoped: boolean;
-}
-
 function pageUrl(): string | undefined {
   const location = (globalThis as { location?: { href?: string } }).location;
   return typeof location?.href === "string" && location.href.startsWith("http")
@@ -153,13 +127,11 @@ export class ToDeviceWidget {
   private readonly receiveTypes: ReadonlySet<string>;
   private readonly formats: ReadonlyArray<Format>;
   private readonly sendTimeoutMs: number;
-  private readonly onError: ReceiveErrorHandler;
-  private readonly subscriptions = new SubscriptionRegistry();
+  private readonly receiver: Receiver;
   private readonly stopAdvertising: () => void;
-  private readonly readyDeadline: Deadline;
+  private readonly readiness: Readiness;
   /** The deadline of every send in progress, with its type, so that `close()` can end them. */
   private readonly sends = new Map<Deadline, string>();
-  private current: ToDeviceNegotiation | undefined;
   private closed = false;
   private readonly widgetIdParameter: string | undefined;
 
@@ -187,63 +159,27 @@ export class ToDeviceWidget {
       "readyTimeoutMs",
       options.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS,
     );
-    this.onError =
+    const onError: ReceiveErrorHandler =
       options.onError ?? ((error) => console.warn(`[to-device] ${error.message}`, error));
 
     requestToDeviceCapabilities(api, send, receive);
-    // Before the widget API starts, so that the guard sees the host's messages first.
-    guardHostMessages(api, this.onMisbehaviour);
-    this.stopAdvertising = advertiseFormats(api, this.formats);
-    api.on(`action:${WidgetApiToWidgetAction.SendToDevice}`, this.onToDevice);
-    this.readyDeadline = new Deadline(
-      readyDelay,
-      () =>
-        new ToDeviceNegotiationError(
-          `the host did not finish negotiating within ${readyDelay} ms: it never asked for capabilities or never notified what it approved (or the widget API had negotiated before this widget wrapped it: wrap it before api.start())`,
-          "timeout",
-        ),
-    );
-    this.ready = this.readyDeadline.race(
-      new Promise<ToDeviceNegotiation>((resolve, reject) => {
-        api.once("ready", this.onApiReady);
-        this.settleReady = { resolve, reject };
+    this.readiness = new Readiness(api, readyDelay, () =>
+      negotiate(api, {
+        formats: this.formats,
+        send: this.sendTypes,
+        receive: this.receiveTypes,
+        roomId: this.roomId,
       }),
     );
-    // Handled here, so a widget that never awaits `ready` leaves no unhandled rejection. The
-    // negotiation counts only once `ready` resolved: not after its deadline or a misbehaviour.
-    this.ready.then(
-      (negotiation) => {
-        this.readyDeadline.cancel();
-        this.current = negotiation;
-      },
-      () => this.readyDeadline.cancel(),
-    );
+    this.ready = this.readiness.ready;
+    this.receiver = new Receiver(onError, this.roomId, () => this.readiness.negotiation);
+    // Before the widget API starts, so that the guard sees the host's messages first.
+    guardHostMessages(api, (misbehaviour) => {
+      if (!this.closed) this.readiness.misbehaved(misbehaviour);
+    });
+    this.stopAdvertising = advertiseFormats(api, this.formats);
+    api.on(`action:${WidgetApiToWidgetAction.SendToDevice}`, this.onToDevice);
   }
-
-  private settleReady:
-    | {
-        resolve: (negotiation: ToDeviceNegotiation) => void;
-        reject: (error: ToDeviceNegotiationError) => void;
-      }
-    | undefined;
-
-  private readonly onApiReady = (): void => {
-    this.negotiate().then(
-      (negotiation) => this.settleReady?.resolve(negotiation),
-      (error: unknown) => this.settleReady?.reject(error as ToDeviceNegotiationError),
-    );
-  };
-
-  private readonly onMisbehaviour = ({ problem, message }: HostMisbehaviour): void => {
-    if (this.closed) return;
-    const error = new ToDeviceNegotiationError(
-      `the host sent a malformed negotiation message, ${problem}`,
-      "invalid_host_message",
-      message,
-    );
-    if (this.current === undefined) this.readyDeadline.stop(error);
-    else console.warn(`[to-device] ${error.message}`, error);
-  };
 
   /** The widget's ID: the one the widget API learned, else the URL's. */
   get widgetId(): string | undefined {
@@ -252,35 +188,7 @@ export class ToDeviceWidget {
 
   /** The negotiation's outcome, or `undefined` before `ready`. */
   get negotiation(): ToDeviceNegotiation | undefined {
-    return this.current;
-  }
-
-  private async negotiate(): Promise<ToDeviceNegotiation> {
-    // Cached by the widget API since `start()`; `[]` if the host did not answer. The guard
-    // keeps malformed answers out when it runs first; this catches those it could not.
-    const versions: unknown = await this.api.getClientVersions();
-    if (!Array.isArray(versions) || versions.some((version) => typeof version !== "string")) {
-      throw new ToDeviceNegotiationError(
-        `the host sent a malformed negotiation message, its supported_versions: ${quote(versions)} (an array of strings)`,
-        "invalid_host_message",
-        versions,
-      );
-    }
-    const host = hostFormats(versions);
-    const ours = this.formats.filter((format) => host.includes(format));
-    const grant = (direction: "send" | "receive", types: ReadonlySet<string>) => {
-      const granted = [...types].filter((type) => isGranted(this.api, direction, type));
-      return { granted, denied: [...types].filter((type) => !granted.includes(type)) };
-    };
-    const send = grant("send", this.sendTypes);
-    const receive = grant("receive", this.receiveTypes);
-    return {
-      format: negotiatedFormat(ours),
-      hostFormats: host,
-      granted: { send: send.granted, receive: receive.granted },
-      denied: { send: send.denied, receive: receive.denied },
-      scoped: ours.includes("scoped") && this.roomId !== undefined,
-    };
+    return this.readiness.negotiation;
   }
 
   /**
@@ -416,70 +324,30 @@ export class ToDeviceWidget {
   }
 
   /**
-   * Calls `handler` for each message of `type` whose content `decoder` accepts; messages it
-   * rejects go to `onError`. Returns the function that unsubscribes.
+   * Calls `handler` for each message of `type`. With `options.content` (a Standard Schema such
+   * as zod, valibot or arktype, an io-ts codec, or a type guard) only contents it accepts reach
+   * the handler, typed and as the validator returned them; the others go to `onError` as
+   * `invalid_content`. Returns the function that unsubscribes.
    */
-  subscribe<C>(
+  subscribe<V extends ContentValidator | undefined = undefined>(
     type: string,
-    decoder: ContentDecoder<C>,
-    handler: ToDeviceHandler<C>,
-    options?: SubscribeOptions,
-  ): Unsubscribe;
-  /** Calls `handler` for each message of `type`, content undecoded. */
-  subscribe(
-    type: string,
-    handler: ToDeviceHandler<JsonObject>,
-    options?: SubscribeOptions,
-  ): Unsubscribe;
-  subscribe<C>(
-    type: string,
-    decoderOrHandler: ContentDecoder<C> | ToDeviceHandler<JsonObject>,
-    handlerOrOptions?: ToDeviceHandler<C> | SubscribeOptions,
-    maybeOptions?: SubscribeOptions,
+    handler: ToDeviceHandler<ContentOf<V>>,
+    options?: SubscribeOptions<V>,
   ): Unsubscribe {
     this.checkReceivable(type);
-    if (typeof decoderOrHandler === "function") {
-      return this.subscriptions.add(
-        type,
-        undefined,
-        decoderOrHandler,
-        (handlerOrOptions as SubscribeOptions | undefined) ?? {},
-      );
-    }
-    if (typeof handlerOrOptions !== "function") {
-      throw new TypeError("subscribe(type, decoder, handler): the handler is missing");
-    }
-    return this.subscriptions.add(type, decoderOrHandler, handlerOrOptions, maybeOptions ?? {});
+    return this.receiver.subscribe(type, handler, options);
   }
 
-  /** The messages of `type` as an async iterator (`for await`); `break` unsubscribes. */
-  messages<C = JsonObject>(
+  /**
+   * The messages of `type` as an async iterator (`for await`), validated like `subscribe`'s;
+   * `break` unsubscribes.
+   */
+  messages<V extends ContentValidator | undefined = undefined>(
     type: string,
-    decoder?: ContentDecoder<C>,
-    options: SubscribeOptions = {},
-  ): AsyncIterableIterator<ReceivedToDeviceMessage<C>> {
+    options?: MessagesOptions<V>,
+  ): AsyncIterableIterator<ReceivedToDeviceMessage<ContentOf<V>>> {
     this.checkReceivable(type);
-    const onError = options.onError ?? this.onError;
-    return messageStream<C>(
-      // The stream owns the signal: aborting ends the iterator, which unsubscribes.
-      (handler) =>
-        this.subscriptions.add(
-          type,
-          decoder,
-          handler,
-          options.onError === undefined ? {} : { onError: options.onError },
-        ),
-      options.signal,
-      options.maxBuffered ?? DEFAULT_MAX_BUFFERED,
-      (dropped) =>
-        safely(
-          onError,
-          new ToDeviceReceiveError(
-            `dropped a ${type} message from ${dropped.sender}: the messages() iterator was not read and held ${options.maxBuffered ?? DEFAULT_MAX_BUFFERED} already`,
-            { reason: "buffer_full", data: dropped, type, sender: dropped.sender },
-          ),
-        ),
-    );
+    return this.receiver.messages(type, options);
   }
 
   /**
@@ -490,16 +358,10 @@ export class ToDeviceWidget {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.subscriptions.clear();
+    this.receiver.clear();
     this.stopAdvertising();
     this.api.off(`action:${WidgetApiToWidgetAction.SendToDevice}`, this.onToDevice);
-    this.api.off("ready", this.onApiReady);
-    this.readyDeadline.stop(
-      new ToDeviceNegotiationError(
-        "the widget was closed before the negotiation finished",
-        "closed",
-      ),
-    );
+    this.readiness.close();
     for (const [deadline, type] of this.sends) {
       deadline.stop(
         new ToDeviceSendError(
@@ -525,73 +387,12 @@ export class ToDeviceWidget {
     const request = event.detail;
     let reply: IWidgetApiResponseData;
     try {
-      reply = this.receive(request.data);
+      reply = this.receiver.receive(request.data);
     } catch (error) {
       reply = { error: { message: `the widget could not handle the message: ${String(error)}` } };
     }
     this.api.transport.reply(request, reply);
   };
-
-  private receive(data: unknown): IWidgetApiResponseData {
-    // Strips what section 7 does not define: legacy hosts copy the raw event's envelope.
-    const decoded = decodeToWidgetMessage(data);
-    if (decoded._tag === "Left") {
-      const text = formatIssues(decoded.left);
-      safely(
-        this.onError,
-        new ToDeviceReceiveError(`the host sent an invalid to-device message: ${text}`, {
-          reason: "invalid_message",
-          data,
-          issues: decoded.left,
-        }),
-      );
-      // The host's bug, so the host is told, with the paths.
-      return { error: { message: `Invalid to-device message: ${text}` } };
-    }
-    const negotiation = this.current;
-    if (negotiation === undefined) {
-      // Scoped mode and the sender facts depend on the negotiation: nothing passes before it.
-      safely(
-        this.onError,
-        new ToDeviceReceiveError(
-          `dropped ${decoded.right.type} from ${decoded.right.sender}: it arrived before the negotiation finished`,
-          {
-            reason: "not_negotiated",
-            data,
-            type: decoded.right.type,
-            sender: decoded.right.sender,
-          },
-        ),
-      );
-      return { error: { message: "The widget has not finished negotiating capabilities" } };
-    }
-    const message = vouchedFacts(decoded.right, negotiation);
-    // Second line of defence (section 7): in scoped mode only this room's messages pass.
-    if (negotiation.scoped && scopedRoomOf(message.content) !== this.roomId) {
-      safely(
-        this.onError,
-        new ToDeviceReceiveError(
-          `dropped ${message.type} from ${message.sender}: not scoped to this widget's room`,
-          { reason: "out_of_scope", data, type: message.type, sender: message.sender },
-        ),
-      );
-      return {};
-    }
-    // The message arrived; what a subscription makes of its content is the widget's business.
-    this.subscriptions.dispatch(message, this.onError);
-    return {};
-  }
-}
-
-/**
- * Section 7: `sender_device` and `sender_verified` are facts only from a host that vouches for
- * them, one that advertised a format newer than legacy (this project's driver or compatible). A
- * stock host spreads the raw decrypted event, so there they are whatever the sender wrote.
- */
-function vouchedFacts(message: ToWidgetMessage, negotiation: ToDeviceNegotiation): ToWidgetMessage {
-  if (negotiation.hostFormats.some((format) => format !== "legacy")) return message;
-  const { sender_device: _device, sender_verified: _verified, ...unvouched } = message;
-  return unvouched;
 }
 
 function checkedDelay(option: string, ms: number): number {

@@ -197,11 +197,10 @@ describe("receiving through the driver", () => {
     const errors: ToDeviceReceiveError[] = [];
     embedded.widget.subscribe(
       PING,
-      PingC,
       (message) => {
         got.push(message);
       },
-      { onError: (error) => errors.push(error) },
+      { content: PingC, onError: (error) => errors.push(error) },
     );
     return { ...embedded, got, errors };
   }

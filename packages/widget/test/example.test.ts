@@ -125,12 +125,14 @@ test("against the driver: Bob's ping is answered to the device that sent it", as
   expect(homeserver.sendLog.at(-1)).toMatchObject({ messageCount: 1 });
 });
 
-test("the README quotes the example as it is", () => {
-  const root = join(import.meta.dirname, "..");
-  const example = readFileSync(join(root, "examples/basic.ts"), "utf8")
-    .split("\n")
-    .slice(1)
-    .join("\n")
-    .trim();
-  expect(readFileSync(join(root, "README.md"), "utf8")).toContain(example);
-});
+for (const file of ["basic.ts", "matrix-js-sdk.ts"]) {
+  test(`the README quotes examples/${file} as it is`, () => {
+    const root = join(import.meta.dirname, "..");
+    const example = readFileSync(join(root, "examples", file), "utf8")
+      .split("\n")
+      .slice(1)
+      .join("\n")
+      .trim();
+    expect(readFileSync(join(root, "README.md"), "utf8")).toContain(example);
+  });
+}

@@ -186,9 +186,13 @@ describe("receiving from a stock host", () => {
   test("a typed subscription gets decoded content and the sender facts", async () => {
     const w = start();
     const got: ReceivedToDeviceMessage<{ n: number }>[] = [];
-    w.subscribe(PING, PingC, (message) => {
-      got.push(message);
-    });
+    w.subscribe(
+      PING,
+      (message) => {
+        got.push(message);
+      },
+      { content: PingC },
+    );
     await w.ready;
     await page.host.feedToDevice(
       // A leaky host copies the raw event: envelope fields must not reach the handler.
@@ -210,7 +214,7 @@ describe("receiving from a stock host", () => {
     const errors: ToDeviceReceiveError[] = [];
     const handler = vi.fn();
     const w = start({ onError: (error) => errors.push(error) });
-    w.subscribe(PING, PingC, handler);
+    w.subscribe(PING, handler, { content: PingC });
     await w.ready;
     // feedToDevice rejects if the widget answers with an error or not at all.
     await expect(
@@ -264,7 +268,7 @@ describe("receiving from a stock host", () => {
 
   test("messages() is an async iterator; break unsubscribes", async () => {
     const w = start();
-    const stream = w.messages(PING, PingC);
+    const stream = w.messages(PING, { content: PingC });
     await w.ready;
     for (const n of [1, 2]) {
       await page.host.feedToDevice(
@@ -284,7 +288,8 @@ describe("receiving from a stock host", () => {
   test("messages() keeps at most maxBuffered unread messages and reports the ones it drops", async () => {
     const errors: ToDeviceReceiveError[] = [];
     const w = start();
-    const stream = w.messages(PING, PingC, {
+    const stream = w.messages(PING, {
+      content: PingC,
       maxBuffered: 2,
       onError: (error) => errors.push(error),
     });

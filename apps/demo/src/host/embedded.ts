@@ -1,4 +1,4 @@
-import { InMemoryHomeserver, type SendToDeviceFault } from "@widget-todevice/driver";
+import { InMemoryHomeserver, type SendToDeviceFault } from "@widget-todevice/driver/testing";
 import type { DemoRoom, DemoWorld, SimulatedClient } from "./world.js";
 
 // Embedded mode: no server. The driver's in-memory homeserver connects the simulated devices in

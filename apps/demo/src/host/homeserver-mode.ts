@@ -1,4 +1,4 @@
-import { createMatrixJsSdkTransport } from "@widget-todevice/driver/matrix-js-sdk";
+import { MatrixJsSdkTransport } from "@widget-todevice/driver/matrix-js-sdk";
 import {
   ClientEvent,
   createClient,
@@ -238,15 +238,24 @@ export async function createHomeserverWorld(
     matrix: MatrixClient,
     rooms: DemoRoom[],
     widgets: SimulatedClient["defaultWidgets"],
-  ): SimulatedClient => ({
-    label,
-    userId: session.userId,
-    deviceId: session.deviceId,
-    displayName: label.split(" ")[0] ?? label,
-    transport: createMatrixJsSdkTransport(matrix),
-    rooms,
-    defaultWidgets: widgets,
-  });
+  ): SimulatedClient => {
+    const transport = new MatrixJsSdkTransport(matrix);
+    return {
+      label,
+      userId: session.userId,
+      deviceId: session.deviceId,
+      displayName: label.split(" ")[0] ?? label,
+      transport,
+      rooms,
+      defaultWidgets: widgets,
+      stop: () => {
+        // The driver does not own its transport: the transport's listeners on the client go
+        // with the transport's own dispose.
+        transport.dispose();
+        matrix.stopClient();
+      },
+    };
+  };
   progress("Ready.");
   return {
     mode: "homeserver",

@@ -342,7 +342,14 @@ function renderClient(world: DemoWorld, client: SimulatedClient): ClientColumn {
   const who = client.label;
   const transport = new TappedTransport(client.transport, inspector, who);
   const driver = new ToDeviceDriver({ transport, logger: driverLogger(who) });
-  const hosted: HostedClient = { client, driver, transport, inspector, baseUrl: world.baseUrl };
+  const hosted: HostedClient = {
+    client,
+    driver,
+    transport,
+    inspector,
+    baseUrl: world.baseUrl,
+    widgets: new Set(),
+  };
   const section = document.createElement("section");
   section.className = "client";
   section.dataset.testid = "client";
@@ -373,6 +380,16 @@ function renderClient(world: DemoWorld, client: SimulatedClient): ClientColumn {
   }
   const column: ClientColumn = { hosted, rooms };
   return column;
+}
+
+/**
+ * Ends a client's part in the page: every widget removed (driver detached, widget API and frame
+ * guard stopped), then its driver disposed, then the client itself stopped.
+ */
+function closeClient(column: ClientColumn): void {
+  for (const widget of [...column.hosted.widgets]) widget.remove();
+  column.hosted.driver.dispose();
+  column.hosted.client.stop?.();
 }
 
 async function main(): Promise<void> {
@@ -416,6 +433,14 @@ async function main(): Promise<void> {
     }
   }
   for (const url of params.getAll("widget")) loadUserWidgets(world, columns, url);
+  // Leaving the page ends every client; a page restored from the back/forward cache starts anew.
+  addEventListener("pagehide", () => {
+    for (const column of columns) closeClient(column);
+    delete document.body.dataset.ready;
+  });
+  addEventListener("pageshow", (event) => {
+    if (event.persisted) location.reload();
+  });
   document.body.dataset.ready = "true";
 }
 

@@ -28,6 +28,8 @@ export interface HostedClient {
   readonly transport: TappedTransport;
   readonly inspector: Inspector;
   readonly baseUrl: string;
+  /** The client's embedded widgets, until each is removed. */
+  readonly widgets: Set<EmbeddedWidget>;
 }
 
 export interface WidgetSpec {
@@ -46,6 +48,7 @@ export interface EmbeddedWidget {
   readonly iframe: HTMLIFrameElement;
   readonly api: ClientWidgetApi;
   readonly attachment: WidgetAttachment;
+  /** Takes the widget out: detaches the driver, stops its API and frame guard, drops its card. */
   remove(): void;
 }
 
@@ -259,16 +262,25 @@ export function embedWidget(
     status.textContent = `failed to start: ${String(error)}`;
   });
 
-  const remove = () => {
-    attachment.detach();
-    api.stop();
-    hosted.transport.widgets.delete(tapped);
-    window.removeEventListener("message", fromWidget);
-    unguard();
-    card.remove();
+  const embedded: EmbeddedWidget = {
+    id,
+    card,
+    iframe,
+    api,
+    attachment,
+    remove: () => {
+      if (!hosted.widgets.delete(embedded)) return;
+      attachment.detach();
+      api.stop();
+      hosted.transport.widgets.delete(tapped);
+      window.removeEventListener("message", fromWidget);
+      unguard();
+      card.remove();
+    },
   };
-  (card.querySelector(".remove") as HTMLElement).addEventListener("click", remove);
-  return { id, card, iframe, api, attachment, remove };
+  hosted.widgets.add(embedded);
+  (card.querySelector(".remove") as HTMLElement).addEventListener("click", () => embedded.remove());
+  return embedded;
 }
 
 function showPermissions(

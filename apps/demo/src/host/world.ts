@@ -21,6 +21,11 @@ export interface SimulatedClient {
   readonly rooms: ReadonlyArray<DemoRoom>;
   /** Rooms (by ID) whose demo widget this client shows at start. */
   readonly defaultWidgets: ReadonlyArray<DefaultWidget>;
+  /**
+   * Stops the client once the page no longer uses it (after its driver is disposed): releases
+   * what the transport holds on the client and ends its sync. Nothing to do in embedded mode.
+   */
+  readonly stop?: () => void;
 }
 
 export interface DefaultWidget {

@@ -5,13 +5,12 @@
 import { afterEach } from "vitest";
 import {
   type DriverLogger,
-  InMemoryHomeserver,
-  type InMemoryTransport,
   ToDeviceDriver,
   type ToDeviceDriverOptions,
   type WidgetAttachment,
   type WidgetBinding,
 } from "../../src/index.js";
+import { InMemoryHomeserver, type InMemoryTransport } from "../../src/testing.js";
 import { WidgetFrame, type WidgetFrameOptions } from "./widget-frame.js";
 
 export const ALICE = "@alice:example.org";
