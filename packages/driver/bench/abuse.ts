@@ -26,13 +26,12 @@
 import "../test-e2e/support/node-window.js";
 import { setImmediate as nextTask } from "node:timers/promises";
 import {
-  InMemoryHomeserver,
-  type InMemoryTransport,
   type ReceivedToDeviceMessage,
   ToDeviceDriver,
   type ToDeviceTransport,
   type WidgetAttachment,
 } from "../src/index.js";
+import { InMemoryHomeserver, type InMemoryTransport } from "../src/testing.js";
 import { WIDGET_ORIGIN, WidgetFrame } from "../test/harness/widget-frame.js";
 
 const ALICE = "@alice:example.org";

@@ -6,8 +6,6 @@
  */
 import { vi } from "vitest";
 import {
-  InMemoryHomeserver,
-  type InMemoryTransport,
   type ReceivedToDeviceMessage,
   ToDeviceDriver,
   type ToDeviceTransport,
@@ -15,6 +13,7 @@ import {
   type WidgetAttachment,
   type WidgetBinding,
 } from "../../src/index.js";
+import { InMemoryHomeserver, type InMemoryTransport } from "../../src/testing.js";
 import { type Reply, WIDGET_ORIGIN, WidgetFrame } from "../harness/widget-frame.js";
 import { overByteBounds } from "./byte-bounds.js";
 import {
