@@ -91,7 +91,9 @@ function validateDeviceList(
 const FailedDevicesC = /* @__PURE__ */ neverThrowing(
   /* @__PURE__ */ new t.Type<FailedDevices, FailedDevices, unknown>(
     "FailedDevices",
-    FailedDeviceMapC.is,
+    // Arrows, not `FailedDeviceMapC.is`: a property read at load time would keep this codec in
+    // every bundle, used or not.
+    (u): u is FailedDevices => FailedDeviceMapC.is(u),
     (u, c) => {
       if (Array.isArray(u)) return validateDeviceList(u, c);
       if (!isPlainObject(u)) {
@@ -100,7 +102,7 @@ const FailedDevicesC = /* @__PURE__ */ neverThrowing(
       }
       return FailedDeviceMapC.validate(u, c);
     },
-    FailedDeviceMapC.encode,
+    (a) => FailedDeviceMapC.encode(a),
   ),
 );
 
