@@ -204,6 +204,20 @@ describe("only {} or a well-formed failures report is a success", () => {
     await expect(sendAnswered(listed, true)).resolves.toEqual({ format: "legacy", failures });
   });
 
+  test("an error's own failures come with host_refused, the list form read the same way", async () => {
+    const error = await (
+      sendAnswered(
+        { error: { message: "partly sent", failures: { [BOB]: ["BOBDEV"] } } },
+        true,
+      ) as Promise<unknown>
+    ).catch((e: unknown) => e);
+    expect(error).toMatchObject({
+      reason: "host_refused",
+      hostMessage: "partly sent",
+      failures: { [BOB]: { BOBDEV: "unspecified" } },
+    });
+  });
+
   test.each([
     ["an empty list", { [BOB]: [] }, `failures["${BOB}"]`],
     ["a number in a list", { [BOB]: ["BOBDEV", 7] }, `failures["${BOB}"][1]`],
