@@ -8,6 +8,7 @@ import { CurrentApiVersions, WidgetApiFromWidgetAction } from "matrix-widget-api
 import { describe, expect, it } from "vitest";
 import { WidgetFrame } from "./harness/widget-frame.js";
 import {
+  BARRIER,
   BOB,
   CAROL,
   createWorld,
@@ -16,6 +17,7 @@ import {
   ROOM,
   receive,
   send,
+  sendBarrier,
   settle,
 } from "./harness/world.js";
 
@@ -152,11 +154,12 @@ describe("conformance 5: recipients format", () => {
       recipient_devices: { [BOB]: ["A", "B"] },
       content: { n: 1 },
     });
-    await settle();
     expect(reply).toEqual({ ok: true, response: {} });
+    await sendBarrier(world, frame);
     expect(contentsOf(bobTablet)).toEqual([{ n: 1 }]);
     expect(contentsOf(bobPhone)).toEqual([{ n: 1 }]);
-    expect(world.bob.received).toEqual([]);
+    // Bob's unlisted device got the barrier only.
+    expect(contentsOf(world.bob)).toEqual([BARRIER]);
   });
 
   it("is smaller than the legacy request and grows by the device IDs only", () => {

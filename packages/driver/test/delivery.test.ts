@@ -4,7 +4,17 @@
  * acceptance. Real matrix-widget-api objects on both sides; no fakes.
  */
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { BOB, CAROL, createWorld, PING, send, settle } from "./harness/world.js";
+import {
+  BARRIER,
+  BOB,
+  CAROL,
+  contentsReceived,
+  createWorld,
+  PING,
+  send,
+  sendBarrier,
+  settle,
+} from "./harness/world.js";
 
 afterEach(() => {
   vi.useRealTimers();
@@ -64,7 +74,8 @@ describe("retries", () => {
       response: { errcode: "M_UNKNOWN" },
     });
     expect(world.homeserver.sendLog).toHaveLength(3);
-    expect(world.bob.received).toEqual([]);
+    await sendBarrier(world, frame);
+    expect(contentsReceived(world.bob)).toEqual([BARRIER]);
   });
 
   it("does not retry a 4xx other than 429", async () => {
@@ -209,6 +220,8 @@ describe("ordering", () => {
       {},
       { capabilities: [send(PING)], advertisesFormats: true },
     );
+    // Fake time stands still: Bob's slow request is accepted only when the test says so.
+    vi.useFakeTimers();
     world.homeserver.failNextSends({ kind: "slow", delayMs: 200 });
     const toBobReply = frame.send(toBob({ n: 1 }));
     const toCarol = await frame.send({
@@ -219,7 +232,9 @@ describe("ordering", () => {
     expect(toCarol.ok).toBe(true);
     expect(carol.received).toHaveLength(1);
     expect(world.bob.received).toHaveLength(0);
+    await vi.advanceTimersByTimeAsync(200);
     expect((await toBobReply).ok).toBe(true);
+    expect(world.bob.received).toHaveLength(1);
   });
 });
 
