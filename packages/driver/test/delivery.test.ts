@@ -190,7 +190,9 @@ describe("the per-message cap", () => {
     });
     expect(reply.ok).toBe(false);
     if (!reply.ok) expect(reply.data.failures).toEqual({ [BOB]: { BOBDEV: "too_large" } });
-    expect(world.homeserver.sendLog).toEqual([]);
+    await sendBarrier(world, frame);
+    expect(contentsReceived(world.bob)).toEqual([BARRIER]);
+    expect(world.homeserver.sendLog).toHaveLength(1);
   });
 });
 
