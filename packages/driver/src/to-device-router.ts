@@ -187,8 +187,8 @@ class WidgetRoute implements RoutedWidget {
       return "untrusted_sender";
     }
     // Section 7: in scoped mode only content stamped for this room, with a well-formed scope.
-    if (this.inScopedMode() && !isScopedTo(message.content, this.widget.roomId ?? ""))
-      return "other_room";
+    const scopedRoom = this.scopedRoom();
+    if (scopedRoom !== undefined && !isScopedTo(message.content, scopedRoom)) return "other_room";
     const key = this.router.duplicateKey(received);
     if (key !== undefined && this.seen.isDuplicate(key)) return "duplicate";
     return "deliver";
@@ -220,8 +220,10 @@ class WidgetRoute implements RoutedWidget {
     });
   }
 
-  private inScopedMode(): boolean {
-    return this.widget.roomId !== null && this.formats?.includes("scoped") === true;
+  /** The widget's room when it is in scoped mode: bound to a room and speaking `scoped`. */
+  private scopedRoom(): string | undefined {
+    const { roomId } = this.widget;
+    return roomId !== null && this.formats?.includes("scoped") === true ? roomId : undefined;
   }
 
   drop(reason: DropReason): void {
