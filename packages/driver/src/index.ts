@@ -2,6 +2,8 @@
 
 import * as testing from "./testing.js";
 
+// The reply's shapes are the codec's (one home for every wire shape), under the names hosts know.
+export type { DeliveryFailures, MatrixApiError } from "@widget-todevice/codec";
 export { type AnswerDeadlineOptions, DEFAULT_ANSWER_DEADLINE } from "./answer-deadline.js";
 export { supportedApiVersions } from "./api-versions.js";
 export {
@@ -14,7 +16,7 @@ export {
   validateToDeviceCapabilities,
 } from "./capabilities.js";
 export { type ChunkLimits, DEFAULT_CHUNK_LIMITS } from "./chunking.js";
-export type { DeliveryFailureReason, DeliveryFailures, MatrixApiError } from "./delivery-report.js";
+export type { DeliveryFailureReason } from "./delivery-report.js";
 export {
   decideEncryption,
   type EncryptionDecision,
