@@ -21,6 +21,10 @@ export const KNOWN_DELIVERY_FAILURE_REASONS = [
   "device_list_timeout",
   "encryption_failed",
   "cancelled",
+  "cleartext_refused",
+  "deadline",
+  "outcome_unknown",
+  "unspecified",
 ] as const;
 
 /** A reason the driver gives: one of `KNOWN_DELIVERY_FAILURE_REASONS`, or `http_<status>`. */
