@@ -1,15 +1,12 @@
-#!/usr/bin/env node
 // Fails when a workspace package reaches into a sibling by relative path: an import, export,
 // `import()` or `require()` whose relative specifier, or a JSON config whose relative `extends`,
 // resolves outside the package's folder. Siblings are imported by name and listed in
 // package.json, so the dependency graph that pnpm and turbo see is the one the code uses; that
 // graph, dev dependencies included, must have no cycle (turbo's `^build` order and cache keys
 // assume none).
-//
-//   check-package-boundaries [workspace root]   (default: the current directory)
+// The command is bin/check-package-boundaries.mjs.
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join, relative, resolve, sep } from "node:path";
-import { pathToFileURL } from "node:url";
 import ts from "typescript";
 
 const SOURCE = /\.(?:[cm]?[jt]sx?)$/;
@@ -156,21 +153,4 @@ export function dependencyCycle(root) {
     if (cycle !== undefined) return cycle;
   }
   return undefined;
-}
-
-if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
-  const root = resolve(process.argv[2] ?? ".");
-  const violations = boundaryViolations(root);
-  for (const violation of violations) console.error(violation);
-  if (violations.length > 0) {
-    console.error(`${violations.length} relative reference(s) leave their package`);
-  }
-  const cycle = dependencyCycle(root);
-  if (cycle !== undefined) {
-    console.error(`the workspace's dependencies have a cycle: ${cycle.join(" -> ")}`);
-  }
-  if (violations.length > 0 || cycle !== undefined) process.exit(1);
-  console.log(
-    `package boundaries: ${workspacePackages(root).length} packages, none reached into, no dependency cycle`,
-  );
 }

@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -110,5 +111,35 @@ describe("check-package-boundaries", () => {
 
   it("finds no dependency cycle in this workspace", () => {
     expect(dependencyCycle(join(import.meta.dirname, "..", "..", ".."))).toBeUndefined();
+  });
+
+  // The command as `pnpm lint` runs it: through the workspace root's bin link.
+  const command = join(
+    import.meta.dirname,
+    "..",
+    "..",
+    "..",
+    "node_modules",
+    ".bin",
+    "check-package-boundaries",
+  );
+
+  it("as a command, exits 1 and names the import that leaves its package", () => {
+    const root = workspace({
+      "packages/driver/test-e2e/support/package-widget.ts":
+        'import { createToDeviceWidget } from "../../../widget/src/index.js";\n',
+    });
+    const run = spawnSync(command, [root], { encoding: "utf8" });
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain(
+      'packages/driver/test-e2e/support/package-widget.ts:1: "../../../widget/src/index.js" leaves @widget-todevice/driver',
+    );
+  });
+
+  it("as a command, exits 0 on a workspace that keeps its boundaries", () => {
+    const root = workspace({ "packages/driver/src/index.ts": 'export * from "./driver.js";\n' });
+    const run = spawnSync(command, [root], { encoding: "utf8" });
+    expect(run.stderr).toBe("");
+    expect(run.status).toBe(0);
   });
 });
