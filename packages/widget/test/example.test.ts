@@ -126,7 +126,7 @@ test("against the driver: Bob's ping is answered to the device that sent it", as
   expect(homeserver.sendLog.at(-1)).toMatchObject({ messageCount: 1 });
 });
 
-for (const file of ["basic.ts", "matrix-js-sdk.ts"]) {
+for (const file of ["basic.ts"]) {
   test(`the README quotes examples/${file} as it is`, () => {
     const root = join(import.meta.dirname, "..");
     const example = readFileSync(join(root, "examples", file), "utf8")
