@@ -6,7 +6,8 @@
 // homeserver.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { InMemoryHomeserver, ToDeviceDriver } from "@widget-todevice/driver";
+import { ToDeviceDriver } from "@widget-todevice/driver";
+import { InMemoryHomeserver } from "@widget-todevice/driver/testing";
 import { createToDeviceWidget, type ToDeviceWidget } from "@widget-todevice/widget";
 import { afterEach, beforeEach, expect, test } from "vitest";
 import { ping, startPingPong } from "../examples/basic.js";
