@@ -1,14 +1,5 @@
-import { fileURLToPath } from "node:url";
 import { testPreset } from "@widget-todevice/vitest-config";
 
-export default testPreset(
-  { environment: "happy-dom" },
-  {
-    // examples/ import the package by name, as a widget author would (tsconfig maps it too).
-    resolve: {
-      alias: {
-        "@widget-todevice/widget": fileURLToPath(new URL("./src/index.ts", import.meta.url)),
-      },
-    },
-  },
-);
+// examples/ import the package by name, as a widget author would: that resolves through the
+// package's own `exports` to its build (turbo builds before it tests).
+export default testPreset({ environment: "happy-dom" });

@@ -1,7 +1,7 @@
 import { testPreset } from "@widget-todevice/vitest-config";
 
 // In memory: the driver on `InMemoryHomeserver`, real matrix-widget-api on both sides, real
-// matrix-js-sdk in the widget. Plain Node (test/support/node-window.ts supplies the page bits).
+// matrix-js-sdk in the widget. Plain Node (@widget-todevice/matrix-clients/node-window supplies the page bits).
 export default testPreset(
   { environment: "node" },
   {

@@ -1,6 +1,8 @@
 import * as t from "io-ts";
+import { isPlainObject, setOwn } from "./issue-log.js";
+import { describe } from "./json-content.js";
 import { ALL_DEVICES, deviceIdProblem, isDeviceId, isUserId, userIdProblem } from "./matrix-ids.js";
-import { recordOf, stringOf, struct } from "./plain-object-codecs.js";
+import { coded, issue, neverThrowing, recordOf, stringOf, struct } from "./plain-object-codecs.js";
 
 // Section 6: which devices a send did not reach, and why; section 8: homeserver errors in
 // matrix-widget-api's `matrix_api_error` shape.
@@ -19,6 +21,10 @@ export const KNOWN_DELIVERY_FAILURE_REASONS = [
   "device_list_timeout",
   "encryption_failed",
   "cancelled",
+  "cleartext_refused",
+  "deadline",
+  "outcome_unknown",
+  "unspecified",
 ] as const;
 
 /** A reason the driver gives: one of `KNOWN_DELIVERY_FAILURE_REASONS`, or `http_<status>`. */
@@ -38,16 +44,76 @@ export const DeliveryFailureReasonC = /* @__PURE__ */ stringOf(
 );
 
 /** device ID (or `*`) -> reason, for one user. */
-const FailedDevicesC = /* @__PURE__ */ recordOf("FailedDevices", DeliveryFailureReasonC, {
+const FailedDeviceMapC = /* @__PURE__ */ recordOf("FailedDevices", DeliveryFailureReasonC, {
   what: "a user's failed devices",
   validKey: (deviceId) => deviceId === ALL_DEVICES || isDeviceId(deviceId),
   keyProblem: deviceIdProblem,
   nonEmpty: "names no device: list each device that was not reached",
 });
 
+type FailedDevices = t.TypeOf<typeof FailedDeviceMapC>;
+
+/** The reason of a device listed without one (matrix-rust-sdk's list form). */
+const UNSPECIFIED = "unspecified";
+
+/**
+ * matrix-rust-sdk's widget driver (Element X) lists a user's failed devices without reasons:
+ * `["DEVICE", ...]`. Read as the map form, each device with reason `"unspecified"`.
+ */
+function validateDeviceList(
+  list: ReadonlyArray<unknown>,
+  c: t.Context,
+): t.Validation<FailedDevices> {
+  if (list.length === 0) {
+    return issue(
+      list,
+      c,
+      "invalid_value",
+      "names no device: list each device that was not reached",
+    );
+  }
+  const errors: t.ValidationError[] = [];
+  const result: Record<string, string> = {};
+  for (let i = 0; i < list.length; i++) {
+    const deviceId = list[i];
+    const at = t.appendContext(c, String(i), t.string, deviceId);
+    if (typeof deviceId !== "string") {
+      errors.push(
+        coded(deviceId, at, "wrong_type", `must be a device ID, not ${describe(deviceId)}`),
+      );
+    } else if (deviceId !== ALL_DEVICES && !isDeviceId(deviceId)) {
+      errors.push(coded(deviceId, at, "invalid_value", deviceIdProblem(deviceId)));
+    } else setOwn(result, deviceId, UNSPECIFIED);
+  }
+  return errors.length === 0 ? t.success(result) : t.failures(errors);
+}
+
+/**
+ * One user's failed devices: device ID (or `*`) -> reason, or a list of device IDs that decodes
+ * to that map with reason `"unspecified"`. `is` speaks of the map: the list is a wire form only.
+ */
+const FailedDevicesC = /* @__PURE__ */ neverThrowing(
+  /* @__PURE__ */ new t.Type<FailedDevices, FailedDevices, unknown>(
+    "FailedDevices",
+    // Arrows, not `FailedDeviceMapC.is`: a property read at load time would keep this codec in
+    // every bundle, used or not.
+    (u): u is FailedDevices => FailedDeviceMapC.is(u),
+    (u, c) => {
+      if (Array.isArray(u)) return validateDeviceList(u, c);
+      if (!isPlainObject(u)) {
+        const what = "a user's failed devices must be a map of device ID to reason or a list";
+        return issue(u, c, "wrong_type", `${what} of device IDs, not ${describe(u)}`);
+      }
+      return FailedDeviceMapC.validate(u, c);
+    },
+    (a) => FailedDeviceMapC.encode(a),
+  ),
+);
+
 /**
  * user ID -> device ID (or `*`) -> reason: the `failures` of a partial success. Every user
- * names at least one device.
+ * names at least one device. A user's devices may also come as a list of device IDs
+ * (matrix-rust-sdk): each reads with reason `"unspecified"`.
  */
 export const DeliveryFailuresC = /* @__PURE__ */ recordOf("DeliveryFailures", FailedDevicesC, {
   what: "`failures`",

@@ -25,6 +25,12 @@ const failures = fc
     { minKeys: 1, maxKeys: 3 },
   )
   .map(plain);
+/** matrix-rust-sdk's form: user ID -> [device ID, ...]. */
+const listedFailuresWire = fc.dictionary(
+  arb.userId,
+  fc.uniqueArray(fc.oneof(arb.deviceId, fc.constant("*")), { minLength: 1, maxLength: 3 }),
+  { minKeys: 1, maxKeys: 3 },
+);
 const matrixApiError = fc
   .record({
     http_status: fc.integer({ min: 400, max: 599 }),
@@ -84,7 +90,23 @@ interface Law {
   readonly valid: fc.Arbitrary<unknown>;
   /** For a codec whose decoded values carry a tag the wire does not: the tag and its removal. */
   readonly tag?: { readonly key: string; readonly untag: Untag };
+  /**
+   * For a codec that also decodes a wire form that is not a value of its type (matrix-rust-sdk's
+   * list form of `failures`): whether `x` holds that form, of which `is` says false.
+   */
+  readonly wireOnly?: (x: unknown) => boolean;
+  /** Inputs in that form, for `is` to be asked about. */
+  readonly wire?: fc.Arbitrary<unknown>;
 }
+
+const fieldOf = (x: unknown, key: string): unknown =>
+  typeof x === "object" && x !== null ? (x as Record<string, unknown>)[key] : undefined;
+/** Whether some user's failed devices come as a list. */
+const listedFailures = (failures: unknown): boolean =>
+  typeof failures === "object" &&
+  failures !== null &&
+  !Array.isArray(failures) &&
+  Object.values(failures).some(Array.isArray);
 
 const request = { key: "format", untag: untagRequest };
 const LAWS: Readonly<Record<string, Law>> = {
@@ -102,10 +124,21 @@ const LAWS: Readonly<Record<string, Law>> = {
   ToWidgetMessageC: { valid: toWidgetMessage },
   ContentScopeC: { valid: scope },
   DeliveryFailureReasonC: { valid: reason },
-  DeliveryFailuresC: { valid: failures },
+  DeliveryFailuresC: { valid: failures, wireOnly: listedFailures, wire: listedFailuresWire },
   MatrixApiErrorC: { valid: matrixApiError },
-  SendToDeviceErrorC: { valid: sendError },
-  SendToDeviceReplyC: { valid: reply, tag: { key: "kind", untag: untagReply } },
+  SendToDeviceErrorC: {
+    valid: sendError,
+    wireOnly: (x) => listedFailures(fieldOf(x, "failures")),
+    wire: listedFailuresWire.map((failures) => ({ message: "m", failures })),
+  },
+  SendToDeviceReplyC: {
+    valid: reply,
+    tag: { key: "kind", untag: untagReply },
+    wireOnly: (x) =>
+      listedFailures(fieldOf(x, "failures")) ||
+      listedFailures(fieldOf(fieldOf(x, "error"), "failures")),
+    wire: listedFailuresWire.map((failures) => ({ kind: "partial", failures })),
+  },
 };
 
 type AnyCodec = t.Type<unknown, unknown, unknown>;
@@ -144,8 +177,12 @@ function mutate(value: unknown): fc.Arbitrary<unknown> {
     });
 }
 
-/** What `is` must say of `x`: that decoding its wire form gives a value with the same tag. */
+/**
+ * What `is` must say of `x`: that decoding its wire form gives a value with the same tag, and
+ * that `x` is not in a wire-only form.
+ */
 function decodes(c: AnyCodec, law: Law, x: unknown): boolean {
+  if (law.wireOnly?.(x) === true) return false;
   if (law.tag === undefined) return c.decode(x)._tag === "Right";
   if (typeof x !== "object" || x === null || Array.isArray(x)) return false;
   const tag = (x as Record<string, unknown>)[law.tag.key];
@@ -225,6 +262,7 @@ describe("every exported codec", () => {
       law.valid.chain(mutate),
       arb.anyValue,
       arb.requestShaped,
+      ...(law.wire === undefined ? [] : [law.wire, law.wire.chain(mutate)]),
     );
 
     it("is(x) says whether x decodes, for valid and invalid x", () => {

@@ -1,15 +1,22 @@
 // Sections 6 and 8: the reply to a send, as the driver builds it and the widget reads it.
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
   type CodecIssue,
+  DeliveryFailuresC,
   decodeSendToDeviceReply,
   errorReply,
   partialReply,
   type SendToDeviceReply,
   successReply,
 } from "../src/index.js";
+import * as arb from "./arbitraries.js";
+
+// `FC_SEED=<seed> pnpm exec vitest run test/send-to-device-reply.test.ts` replays a failure.
+const seed = process.env.FC_SEED === undefined ? {} : { seed: Number(process.env.FC_SEED) };
 
 const BOB = "@bob:example.org";
+const CAROL = "@carol:example.org";
 const MATRIX_API_ERROR = {
   http_status: 413,
   http_headers: { "content-type": "application/json" },
@@ -65,8 +72,9 @@ describe("the three replies", () => {
     });
   });
 
-  it("a partial reply that lists no device is built as a success", () => {
+  it("a partial reply that lists no device is built as a success, and read as one", () => {
     expect(partialReply({})).toEqual({});
+    expect(decoded({ failures: {} })).toEqual({ kind: "success" });
   });
 
   it("a device ID `__proto__` stays a plain key, on both sides", () => {
@@ -80,6 +88,85 @@ describe("the three replies", () => {
     );
     expect(JSON.stringify(partialReply(reply.kind === "partial" ? reply.failures : {}))).toBe(
       JSON.stringify(wire),
+    );
+  });
+});
+
+describe("matrix-rust-sdk's list form: user ID -> [device ID, ...]", () => {
+  it("reads each listed device with reason `unspecified`", () => {
+    const wire = { failures: { [BOB]: ["BOBDEV", "PHONE"], [CAROL]: ["*"] } };
+    const failures = {
+      [BOB]: { BOBDEV: "unspecified", PHONE: "unspecified" },
+      [CAROL]: { "*": "unspecified" },
+    };
+    expect(decoded(wire)).toEqual({ kind: "partial", failures });
+    expect(DeliveryFailuresC.decode(wire.failures)).toEqual({ _tag: "Right", right: failures });
+    expect(decoded({ error: { message: "m", failures: wire.failures } })).toEqual({
+      kind: "error",
+      error: { message: "m", failures },
+    });
+  });
+
+  it("sits beside the map form, and is built as the map form", () => {
+    const wire = { failures: { [BOB]: ["BOBDEV"], [CAROL]: { CAROLDEV: "withheld" } } };
+    const failures = { [BOB]: { BOBDEV: "unspecified" }, [CAROL]: { CAROLDEV: "withheld" } };
+    expect(decoded(wire)).toEqual({ kind: "partial", failures });
+    expect(partialReply(failures)).toEqual({ failures });
+  });
+
+  it("is a wire form, not a value of the type: `is` says false of it", () => {
+    expect(DeliveryFailuresC.is({ [BOB]: ["BOBDEV"] })).toBe(false);
+    expect(DeliveryFailuresC.is({ [BOB]: { BOBDEV: "unspecified" } })).toBe(true);
+  });
+
+  it("a device `__proto__` in a list stays a plain key", () => {
+    const reply = decoded({ failures: { [BOB]: ["__proto__"] } });
+    const devices = reply.kind === "partial" ? reply.failures[BOB] : undefined;
+    expect(Object.keys(devices ?? {})).toEqual(["__proto__"]);
+    expect(Object.getPrototypeOf(devices)).toBe(Object.prototype);
+  });
+
+  it.each([
+    ["a device as a bare string", { "@bob": "BOBDEV" }, 'failures["@bob"]', "invalid_value"],
+    ["a user's device as a bare string", { [BOB]: "BOBDEV" }, `failures["${BOB}"]`, "wrong_type"],
+    ["failures as a list of pairs", [[BOB, "BOBDEV"]], "failures", "wrong_type"],
+    ["a list of lists", { [BOB]: [["BOBDEV"]] }, `failures["${BOB}"][0]`, "wrong_type"],
+    ["an empty list", { [BOB]: [] }, `failures["${BOB}"]`, "invalid_value"],
+    ["a number in a list", { [BOB]: ["BOBDEV", 7] }, `failures["${BOB}"][1]`, "wrong_type"],
+    ["null in a list", { [BOB]: [null] }, `failures["${BOB}"][0]`, "wrong_type"],
+    ["an empty device ID in a list", { [BOB]: [""] }, `failures["${BOB}"][0]`, "invalid_value"],
+    ["a device ID with a space", { [BOB]: ["BOB DEV"] }, `failures["${BOB}"][0]`, "invalid_value"],
+    [
+      "a list under a `__proto__` user key",
+      JSON.parse('{"__proto__": ["BOBDEV"]}'),
+      "failures.__proto__",
+      "invalid_value",
+    ],
+  ])("refuses %s", (_, failures, path, code) => {
+    const found = issues({ failures }).find((issue) => issue.path === path);
+    expect(found, JSON.stringify(issues({ failures }))).toMatchObject({ code });
+    expect(found?.message.length).toBeGreaterThan(0);
+  });
+
+  it("reads any list of well-formed device IDs as the map with `unspecified` reasons", () => {
+    fc.assert(
+      fc.property(
+        fc.dictionary(
+          arb.userId,
+          fc.uniqueArray(fc.oneof(arb.deviceId, fc.constant("*")), { minLength: 1, maxLength: 4 }),
+          { minKeys: 1, maxKeys: 4 },
+        ),
+        (lists) => {
+          const expected = Object.fromEntries(
+            Object.entries(lists).map(([user, devices]) => [
+              user,
+              Object.fromEntries(devices.map((device) => [device, "unspecified"])),
+            ]),
+          );
+          expect(decoded({ failures: lists })).toEqual({ kind: "partial", failures: expected });
+        },
+      ),
+      seed,
     );
   });
 });
@@ -113,7 +200,6 @@ describe("a malformed reply is never a success", () => {
       "wrong_type",
     ],
     ["a user with no devices", { failures: { [BOB]: {} } }, `["${BOB}"]`, "invalid_value"],
-    ["failures that list no device", { failures: {} }, "failures", "invalid_value"],
     [
       "a field besides failures",
       { failures: { [BOB]: { D: "x" } }, ok: true },

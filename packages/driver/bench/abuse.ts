@@ -23,7 +23,7 @@
  * Run: `pnpm --filter @widget-todevice/driver bench:abuse` (part of `pnpm bench`); node runs
  * with `--expose-gc`.
  */
-import "../test-e2e/support/node-window.js";
+import "@widget-todevice/matrix-clients/node-window";
 import { setImmediate as nextTask } from "node:timers/promises";
 import {
   type ReceivedToDeviceMessage,

@@ -13,7 +13,7 @@
  *
  * Run: `pnpm --filter @widget-todevice/driver bench` (builds first through turbo).
  */
-import "../test-e2e/support/node-window.js";
+import "@widget-todevice/matrix-clients/node-window";
 import { DEFAULT_CHUNK_LIMITS, ToDeviceDriver } from "@widget-todevice/driver";
 import { MatrixJsSdkTransport } from "@widget-todevice/driver/matrix-js-sdk";
 import {
@@ -22,15 +22,15 @@ import {
   startFederation,
   startHomeserver,
 } from "@widget-todevice/homeserver";
-import { WidgetFrame } from "../test/harness/widget-frame.js";
-import { FaultProxy } from "../test-e2e/support/fault-proxy.js";
-import { type LightDevice, lightFleet } from "../test-e2e/support/light-device.js";
+import { FaultProxy } from "@widget-todevice/matrix-clients/fault-proxy";
+import { type LightDevice, lightFleet } from "@widget-todevice/matrix-clients/light-device";
 import {
   encryptedRoom,
   recipientDevices,
   type StartedClient,
   startClient,
-} from "../test-e2e/support/matrix.js";
+} from "@widget-todevice/matrix-clients/matrix";
+import { WidgetFrame } from "../test/harness/widget-frame.js";
 
 const PING = "org.example.ping";
 const KEY_TYPE = "io.element.call.encryption_keys";

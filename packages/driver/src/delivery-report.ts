@@ -1,7 +1,12 @@
+import type {
+  DeliveryFailureReason as CodecDeliveryFailureReason,
+  DeliveryFailures,
+  MatrixApiError,
+} from "@widget-todevice/codec";
 import type { SendToDeviceError } from "./transport.js";
 
 // Section 6: what failed, per user and device, with a reason; section 8: homeserver errors in
-// matrix-widget-api's `matrix_api_error` shape.
+// matrix-widget-api's `matrix_api_error` shape. The shapes are the codec's; the reasons are ours.
 
 /**
  * Why one device did not get the message. The driver uses `unknown_device`, `no_devices`,
@@ -13,20 +18,7 @@ import type { SendToDeviceError } from "./transport.js";
  * got no answer, before the deadline or after a dropped connection: the homeserver may have
  * delivered it); an encryption layer may add its own.
  */
-export type DeliveryFailureReason = string;
-
-/** user ID -> device ID (or `*`) -> reason: the `failures` of a partial success. */
-export type DeliveryFailures = Readonly<
-  Record<string, Readonly<Record<string, DeliveryFailureReason>>>
->;
-
-/** matrix-widget-api's `IMatrixApiError`. */
-export interface MatrixApiError {
-  readonly http_status: number;
-  readonly http_headers: Readonly<Record<string, string>>;
-  readonly url: string;
-  readonly response: { readonly errcode: string; readonly error: string };
-}
+export type DeliveryFailureReason = CodecDeliveryFailureReason;
 
 /** The reason a device failed because its request failed. */
 export function reasonOf(error: SendToDeviceError): DeliveryFailureReason {

@@ -1,7 +1,7 @@
 // @widget-todevice/driver: the host side of MSC3819 widget to-device messaging.
 
-import * as testing from "./testing.js";
-
+// The reply's shapes are the codec's (one home for every wire shape), under the names hosts know.
+export type { DeliveryFailures, MatrixApiError } from "@widget-todevice/codec";
 export { type AnswerDeadlineOptions, DEFAULT_ANSWER_DEADLINE } from "./answer-deadline.js";
 export { supportedApiVersions } from "./api-versions.js";
 export {
@@ -14,7 +14,7 @@ export {
   validateToDeviceCapabilities,
 } from "./capabilities.js";
 export { type ChunkLimits, DEFAULT_CHUNK_LIMITS } from "./chunking.js";
-export type { DeliveryFailureReason, DeliveryFailures, MatrixApiError } from "./delivery-report.js";
+export type { DeliveryFailureReason } from "./delivery-report.js";
 export {
   decideEncryption,
   type EncryptionDecision,
@@ -70,25 +70,3 @@ export {
   type WidgetFrameGuardOptions,
 } from "./widget-frame-guard.js";
 export type { WidgetAttachment, WidgetBinding } from "./widget-session.js";
-
-// The in-memory homeserver moved to `@widget-todevice/driver/testing`; these keep old imports
-// working for one more minor version.
-
-/** @deprecated import from "@widget-todevice/driver/testing" */
-export const InMemoryHomeserver = testing.InMemoryHomeserver;
-/** @deprecated import from "@widget-todevice/driver/testing" */
-export type InMemoryHomeserver = testing.InMemoryHomeserver;
-/** @deprecated import from "@widget-todevice/driver/testing" */
-export const InMemoryTransport = testing.InMemoryTransport;
-/** @deprecated import from "@widget-todevice/driver/testing" */
-export type InMemoryTransport = testing.InMemoryTransport;
-/** @deprecated import from "@widget-todevice/driver/testing" */
-export type InMemoryDeviceOptions = testing.InMemoryDeviceOptions;
-/** @deprecated import from "@widget-todevice/driver/testing" */
-export type InMemoryHomeserverOptions = testing.InMemoryHomeserverOptions;
-/** @deprecated import from "@widget-todevice/driver/testing" */
-export type SendToDeviceFault = testing.SendToDeviceFault;
-/** @deprecated import from "@widget-todevice/driver/testing" */
-export type SendToDeviceRecord = testing.SendToDeviceRecord;
-/** @deprecated import from "@widget-todevice/driver/testing" */
-export type OutgoingTrust = testing.OutgoingTrust;

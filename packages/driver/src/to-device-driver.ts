@@ -1,8 +1,7 @@
-import type { Format, Limits } from "@widget-todevice/codec";
+import type { DeliveryFailures, Format, Limits, MatrixApiError } from "@widget-todevice/codec";
 import type { ClientWidgetApi, IWidgetApiErrorResponseDataDetails } from "matrix-widget-api";
 import { type AnswerDeadlineOptions, DEFAULT_ANSWER_DEADLINE } from "./answer-deadline.js";
 import { type ChunkLimits, DEFAULT_CHUNK_LIMITS } from "./chunking.js";
-import type { DeliveryFailures, MatrixApiError } from "./delivery-report.js";
 import type { EncryptionPolicy } from "./encryption-policy.js";
 import { consoleLogger, type DriverLogger } from "./logger.js";
 import { RecipientOrder } from "./ordering.js";

@@ -2,6 +2,7 @@ import {
   encodeToWidgetMessage,
   type Format,
   isReservedType,
+  isScopedTo,
   type JsonObject,
   type ToWidgetMessage,
 } from "@widget-todevice/codec";
@@ -97,10 +98,6 @@ export interface ToDeviceRouterOptions {
 
 const MSGID = "org.matrix.msgid";
 
-function isPlainObject(value: unknown): value is JsonObject {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
 function emptyDrops(): Record<DropReason, number> {
   return {
     malformed: 0,
@@ -189,8 +186,9 @@ class WidgetRoute implements RoutedWidget {
     ) {
       return "untrusted_sender";
     }
-    const content = message.content as JsonObject;
-    if (this.inScopedMode() && !this.isScopedToRoom(content)) return "other_room";
+    // Section 7: in scoped mode only content stamped for this room, with a well-formed scope.
+    const scopedRoom = this.scopedRoom();
+    if (scopedRoom !== undefined && !isScopedTo(message.content, scopedRoom)) return "other_room";
     const key = this.router.duplicateKey(received);
     if (key !== undefined && this.seen.isDuplicate(key)) return "duplicate";
     return "deliver";
@@ -222,13 +220,10 @@ class WidgetRoute implements RoutedWidget {
     });
   }
 
-  private inScopedMode(): boolean {
-    return this.widget.roomId !== null && this.formats?.includes("scoped") === true;
-  }
-
-  private isScopedToRoom(content: JsonObject): boolean {
-    const scope = content.scope;
-    return isPlainObject(scope) && scope.room_id === this.widget.roomId;
+  /** The widget's room when it is in scoped mode: bound to a room and speaking `scoped`. */
+  private scopedRoom(): string | undefined {
+    const { roomId } = this.widget;
+    return roomId !== null && this.formats?.includes("scoped") === true ? roomId : undefined;
   }
 
   drop(reason: DropReason): void {
@@ -306,7 +301,9 @@ export class ToDeviceRouter {
       message !== undefined &&
       typeof message.type === "string" &&
       typeof message.sender === "string" &&
-      isPlainObject(message.content) &&
+      typeof message.content === "object" &&
+      message.content !== null &&
+      !Array.isArray(message.content) &&
       // The authenticated sender must be the one the homeserver named.
       (encryptionInfo === null || encryptionInfo?.sender === message.sender);
     if (!wellFormed) {

@@ -1,14 +1,14 @@
-import type { JsonObject, NormalSendRequest, RecipientGroup } from "@widget-todevice/codec";
+import type {
+  DeliveryFailures,
+  JsonObject,
+  MatrixApiError,
+  NormalSendRequest,
+  RecipientGroup,
+} from "@widget-todevice/codec";
 import { ALL_DEVICES } from "@widget-todevice/codec";
 import { AnswerDeadline, PASSED } from "./answer-deadline.js";
 import { ChunkBuilder, type ChunkLimits, type SizedMessage } from "./chunking.js";
-import {
-  type DeliveryFailures,
-  FailureCollector,
-  type MatrixApiError,
-  matrixApiErrorOf,
-  reasonOf,
-} from "./delivery-report.js";
+import { FailureCollector, matrixApiErrorOf, reasonOf } from "./delivery-report.js";
 import { decideEncryption, type EncryptionPolicy } from "./encryption-policy.js";
 import type { DriverLogger } from "./logger.js";
 import { estimatedMessageBytes, jsonByteLength } from "./message-size.js";

@@ -1,8 +1,12 @@
 import {
   capabilitySpellings,
+  errorReply,
   type Format,
   formatsIn,
   isReservedType,
+  partialReply,
+  type SendToDeviceReplyWire,
+  successReply,
 } from "@widget-todevice/codec";
 import {
   type ClientWidgetApi,
@@ -66,23 +70,18 @@ export function toGetter(value: boolean | (() => boolean)): () => boolean {
   return typeof value === "function" ? value : () => value;
 }
 
-/** The widget API response for a send result (section 6). */
-export function responseOf(result: SendResult): IWidgetApiResponseData {
+/** The widget API response for a send result (sections 6 and 8), in the codec's reply shapes. */
+export function responseOf(result: SendResult): SendToDeviceReplyWire {
   switch (result.kind) {
     case "delivered":
-      return result.failures === undefined ? {} : { failures: result.failures };
+      return result.failures === undefined ? successReply() : partialReply(result.failures);
     case "refused":
-      return { error: { message: result.message } };
+      return errorReply(result.message);
     case "failed":
-      return {
-        error: {
-          message: `Error sending event: ${result.message}`,
-          failures: result.failures,
-          ...(result.matrixApiError === undefined
-            ? {}
-            : { matrix_api_error: result.matrixApiError }),
-        },
-      };
+      return errorReply(`Error sending event: ${result.message}`, {
+        failures: result.failures,
+        ...(result.matrixApiError === undefined ? {} : { matrix_api_error: result.matrixApiError }),
+      });
   }
 }
 
@@ -169,11 +168,10 @@ export class WidgetSession implements WidgetAttachment {
     const request = event.detail;
     const limit = this.services.maxPendingSends;
     if (this.pending >= limit) {
-      this.reply(request, {
-        error: {
-          message: `Too many to-device sends in progress (limit ${limit}); try again later`,
-        },
-      });
+      this.reply(
+        request,
+        errorReply(`Too many to-device sends in progress (limit ${limit}); try again later`),
+      );
       return;
     }
     this.pending++;

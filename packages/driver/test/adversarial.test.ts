@@ -4,7 +4,16 @@
  * crashes, hangs or goes unanswered.
  */
 import { describe, expect, it } from "vitest";
-import { BOB, createWorld, PING, send, settle } from "./harness/world.js";
+import {
+  BARRIER,
+  BOB,
+  contentsReceived,
+  createWorld,
+  PING,
+  send,
+  sendBarrier,
+  settle,
+} from "./harness/world.js";
 
 function nested(depth: number): Record<string, unknown> {
   let value: Record<string, unknown> = { leaf: true };
@@ -189,9 +198,12 @@ describe("a flood of requests", () => {
     expect(busy.length).toBeGreaterThan(0);
     expect(malformed.length).toBeGreaterThan(0);
     expect(delivered.length + busy.length + malformed.length).toBe(200);
-    await settle();
-    // Exactly the accepted ones arrived, in the order they were sent.
-    const arrived = world.bob.received.map((r) => (r.message.content as { i: number }).i);
+    // Exactly the accepted ones arrived, in the order they were sent, and nothing of a busy or
+    // malformed one arrives later: the barrier, sent last, comes last.
+    await sendBarrier(world, frame);
+    const contents = contentsReceived(world.bob);
+    expect(contents.at(-1)).toEqual(BARRIER);
+    const arrived = contents.slice(0, -1).map((content) => (content as { i: number }).i);
     expect(arrived).toHaveLength(delivered.length);
     expect([...arrived].sort((a, b) => a - b)).toEqual(arrived);
   });

@@ -3,8 +3,22 @@
  * transaction IDs, chunking, per-device order, the per-message cap, and the answer only after
  * acceptance. Real matrix-widget-api objects on both sides; no fakes.
  */
-import { describe, expect, it } from "vitest";
-import { BOB, CAROL, createWorld, PING, send, settle } from "./harness/world.js";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import {
+  BARRIER,
+  BOB,
+  CAROL,
+  contentsReceived,
+  createWorld,
+  PING,
+  send,
+  sendBarrier,
+  settle,
+} from "./harness/world.js";
+
+afterEach(() => {
+  vi.useRealTimers();
+});
 
 const toBob = (content: Record<string, unknown>) => ({
   type: PING,
@@ -60,7 +74,8 @@ describe("retries", () => {
       response: { errcode: "M_UNKNOWN" },
     });
     expect(world.homeserver.sendLog).toHaveLength(3);
-    expect(world.bob.received).toEqual([]);
+    await sendBarrier(world, frame);
+    expect(contentsReceived(world.bob)).toEqual([BARRIER]);
   });
 
   it("does not retry a 4xx other than 429", async () => {
@@ -99,11 +114,13 @@ describe("retries", () => {
       { capabilities: [send(PING)], advertisesFormats: true },
     );
     world.homeserver.failNextSends({ kind: "slow", delayMs: 40 });
-    const started = Date.now();
-    const reply = await frame.send(toBob({}));
-    expect(Date.now() - started).toBeGreaterThanOrEqual(35);
-    expect(reply.ok).toBe(true);
-    expect(world.homeserver.sendLog[0]?.outcome).toBe(200);
+    // What the homeserver had answered at the moment the widget got its reply: the slow
+    // request is logged only once it is accepted, so an early reply would see an empty log.
+    const outcomesAtReply = await frame
+      .send(toBob({}))
+      .then((reply) => ({ reply, outcomes: world.homeserver.sendLog.map((r) => r.outcome) }));
+    expect(outcomesAtReply.reply.ok).toBe(true);
+    expect(outcomesAtReply.outcomes).toEqual([200]);
   });
 });
 
@@ -173,7 +190,9 @@ describe("the per-message cap", () => {
     });
     expect(reply.ok).toBe(false);
     if (!reply.ok) expect(reply.data.failures).toEqual({ [BOB]: { BOBDEV: "too_large" } });
-    expect(world.homeserver.sendLog).toEqual([]);
+    await sendBarrier(world, frame);
+    expect(contentsReceived(world.bob)).toEqual([BARRIER]);
+    expect(world.homeserver.sendLog).toHaveLength(1);
   });
 });
 
@@ -203,6 +222,8 @@ describe("ordering", () => {
       {},
       { capabilities: [send(PING)], advertisesFormats: true },
     );
+    // Fake time stands still: Bob's slow request is accepted only when the test says so.
+    vi.useFakeTimers();
     world.homeserver.failNextSends({ kind: "slow", delayMs: 200 });
     const toBobReply = frame.send(toBob({ n: 1 }));
     const toCarol = await frame.send({
@@ -213,7 +234,9 @@ describe("ordering", () => {
     expect(toCarol.ok).toBe(true);
     expect(carol.received).toHaveLength(1);
     expect(world.bob.received).toHaveLength(0);
+    await vi.advanceTimersByTimeAsync(200);
     expect((await toBobReply).ok).toBe(true);
+    expect(world.bob.received).toHaveLength(1);
   });
 });
 
@@ -259,13 +282,22 @@ describe("detaching", () => {
       {},
       { capabilities: [send(PING)], advertisesFormats: true },
     );
+    vi.useFakeTimers();
     world.homeserver.failNextSends({ kind: "http_error", status: 500 });
     const pending = frame.send(toBob({}));
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    // The first attempt has failed and the retry waits its 1 s backoff.
+    await vi.waitUntil(() => world.homeserver.sendLog.length === 1);
+    expect(world.homeserver.sendLog.map((r) => r.outcome)).toEqual([500]);
+    let reply: Awaited<typeof pending> | undefined;
+    void pending.then((answer) => {
+      reply = answer;
+    });
     attachment.detach();
-    const reply = await pending;
-    expect(reply.ok).toBe(false);
+    // Past the backoff and inside the widget's 10 s: a retry that ignored the detach would be
+    // logged by now.
+    await vi.advanceTimersByTimeAsync(5_000);
     expect(world.homeserver.sendLog).toHaveLength(1);
+    expect(reply).toMatchObject({ ok: false, message: expect.stringMatching(/detached/) });
     // The stock handler answers now: the driver no longer intercepts.
     const after = await frame.send(toBob({}));
     expect(after.ok).toBe(false);

@@ -4,7 +4,16 @@
  */
 import { describe, expect, it } from "vitest";
 import { decideEncryption, type EncryptionRequestContext } from "../src/index.js";
-import { BOB, createWorld, PING, send, settle } from "./harness/world.js";
+import {
+  BARRIER,
+  BOB,
+  contentsReceived,
+  createWorld,
+  PING,
+  send,
+  sendBarrier,
+  settle,
+} from "./harness/world.js";
 
 type Row = readonly [
   label: string,
@@ -84,13 +93,15 @@ describe("the policy on the wire (real widget API, in-memory homeserver)", () =>
       recipient_devices: { [BOB]: ["BOBDEV"] },
       content: { secret: 1 },
     });
-    await settle();
     if (expected === "refuse") {
       expect(reply.ok).toBe(false);
-      expect(world.homeserver.sendLog).toEqual([]);
-      expect(world.bob.received).toEqual([]);
+      await sendBarrier(world, frame);
+      // Nothing of the refused send left, before or after its answer: only the barrier did.
+      expect(contentsReceived(world.bob)).toEqual([BARRIER]);
+      expect(world.homeserver.sendLog).toHaveLength(1);
       return;
     }
+    await settle();
     expect(reply).toEqual({ ok: true, response: {} });
     expect(world.bob.received).toHaveLength(1);
     expect(world.bob.received[0]?.encryptionInfo === null ? "cleartext" : "encrypt").toBe(expected);

@@ -5,6 +5,7 @@
 import { describe, expect, it, vi } from "vitest";
 import { SendToDeviceError } from "../src/index.js";
 import { InMemoryHomeserver } from "../src/testing.js";
+import { BARRIER, barrierArrival } from "./harness/world.js";
 
 const ALICE = "@alice:example.org";
 const BOB = "@bob:example.org";
@@ -56,11 +57,19 @@ describe("InMemoryHomeserver", () => {
         "big",
       )
       .catch((e: unknown) => e);
-    await flush();
     expect(error).toBeInstanceOf(SendToDeviceError);
     expect(error).toMatchObject({ httpStatus: 413, errcode: "M_TOO_LARGE" });
-    expect(bob1.received).toEqual([]);
-    expect(bob2.received).toEqual([]);
+    // A barrier to both devices, accepted after the refused request, arrives after anything it
+    // would have delivered: each device's inbox keeps acceptance order.
+    const arrived = Promise.all([barrierArrival(bob1), barrierArrival(bob2)]);
+    await alice.sendToDevice(
+      "t",
+      ["B1", "B2"].map((deviceId) => ({ userId: BOB, deviceId, content: BARRIER })),
+      "barrier",
+    );
+    await arrived;
+    expect(bob1.received.map((r) => r.message.content)).toEqual([BARRIER]);
+    expect(bob2.received.map((r) => r.message.content)).toEqual([BARRIER]);
   });
 
   it("never delivers one transaction ID twice", async () => {

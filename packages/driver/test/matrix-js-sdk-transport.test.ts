@@ -2,7 +2,7 @@
  * MatrixJsSdkTransport's resources, with FAKES: a fake `MatrixClient` (listeners, `getRooms`,
  * `sendToDevice`) and a fake crypto API that stands in for matrix-js-sdk's Rust crypto, including
  * the OlmMachine members the transport reaches for. The same transport runs on a real client
- * with real Olm against Synapse in test-e2e/matrix-js-sdk-transport.e2e.test.ts.
+ * with real Olm against Synapse in tooling/e2e/test/matrix-js-sdk-transport.e2e.test.ts.
  */
 import { describe, expect, it, vi } from "vitest";
 import {

@@ -6,7 +6,18 @@
  */
 import { describe, expect, it } from "vitest";
 import type { DeviceMessage } from "../src/index.js";
-import { BOB, CAROL, createWorld, PING, send, settle, type World } from "./harness/world.js";
+import {
+  BARRIER,
+  BOB,
+  CAROL,
+  contentsReceived,
+  createWorld,
+  PING,
+  send,
+  sendBarrier,
+  settle,
+  type World,
+} from "./harness/world.js";
 
 /** Runs `hook` inside each of Alice's `/sendToDevice` calls, before the homeserver sees it. */
 function duringSends(
@@ -135,6 +146,9 @@ describe("a cleartext send checks the policy before every /sendToDevice request"
     expect(reply.message).toMatch(/cleartext_refused/);
     // Only the failed first attempt reached the homeserver; the retry never left.
     expect(world.homeserver.sendLog.map((record) => record.outcome)).toEqual([500]);
-    expect(world.bob.received).toEqual([]);
+    // Nor later: Bob's device gets the barrier sent after the answer, and nothing before it.
+    await sendBarrier(world, frame);
+    expect(contentsReceived(world.bob)).toEqual([BARRIER]);
+    expect(world.homeserver.sendLog.map((record) => record.outcome)).toEqual([500, 200]);
   });
 });

@@ -18,7 +18,7 @@ import {
 import { RecipientOrder } from "../src/ordering.js";
 import { DEFAULT_RETRY_OPTIONS } from "../src/retry.js";
 import { type SendContext, type SenderConfig, ToDeviceSender } from "../src/to-device-sender.js";
-import { BOB, createWorld, PING, send } from "./harness/world.js";
+import { BOB, createWorld, PING, send, sendBarrier } from "./harness/world.js";
 
 /** A transport that records what it is asked and answers at once. */
 class RecordingTransport implements ToDeviceTransport {
@@ -195,7 +195,8 @@ describe("the upload budget of one send (maxUploadBytesPerSend)", () => {
     });
     expect(reply.ok).toBe(false);
     if (!reply.ok) expect(reply.message).toMatch(/upload.*MiB.*maxUploadBytesPerSend/);
-    expect(world.homeserver.sendLog).toEqual([]);
+    await sendBarrier(world, frame);
+    expect(world.homeserver.sendLog).toHaveLength(1);
   });
 });
 

@@ -88,6 +88,23 @@ describe("filters, in section 7's order", () => {
     });
   });
 
+  it("drops a scope that is not well-formed in scoped mode, even when it names the room", () => {
+    const router = new ToDeviceRouter({ logger: new RecordingLogger() });
+    const widget = fakeWidget();
+    const route = router.addWidget(widget);
+    route.negotiated(["legacy", "recipients", "scoped"]);
+    router.receive(encrypted({ n: 1, scope: { room_id: ROOM, id: 5 } }));
+    // A scope the content only inherits is not the content's.
+    const inherited = Object.create({ scope: { room_id: ROOM } }) as Record<string, unknown>;
+    inherited.n = 2;
+    router.receive(encrypted(inherited));
+    router.receive(encrypted({ n: 3, scope: { room_id: ROOM, id: "org.example.app" } }));
+    expect(widget.got.map((m) => m.content)).toEqual([
+      { n: 3, scope: { room_id: ROOM, id: "org.example.app" } },
+    ]);
+    expect(route.stats.dropped.other_room).toBe(2);
+  });
+
   it("does not apply scoped mode to a global widget", () => {
     const router = new ToDeviceRouter({ logger: new RecordingLogger() });
     const global = fakeWidget({ roomId: null });

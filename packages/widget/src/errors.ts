@@ -1,7 +1,4 @@
-import type { CodecIssue } from "@widget-todevice/codec";
-
-/** user ID -> device ID -> reason, as a host reports devices a send did not reach (section 6). */
-export type DeliveryFailures = Readonly<Record<string, Readonly<Record<string, string>>>>;
+import type { CodecIssue, DeliveryFailures } from "@widget-todevice/codec";
 
 /** The base of every error this package throws or reports: `instanceof ToDeviceError` catches all. */
 export class ToDeviceError extends Error {

@@ -5,6 +5,7 @@ import {
   WidgetApiToWidgetAction,
 } from "matrix-widget-api";
 import { quote } from "./errors.js";
+import { isJsonObject } from "./json-object.js";
 
 // The host is untrusted input. matrix-widget-api trusts two negotiation messages it should not:
 // a `supported_api_versions` answer without a `supported_versions` array (its `start()` and
@@ -19,10 +20,6 @@ export interface HostMisbehaviour {
   readonly message: unknown;
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
 function isStringArray(value: unknown): value is string[] {
   return Array.isArray(value) && value.every((item) => typeof item === "string");
 }
@@ -30,9 +27,13 @@ function isStringArray(value: unknown): value is string[] {
 /** Why a host's answer to `supported_api_versions` is malformed, if it is (section 2). */
 export function supportedVersionsProblem(response: unknown): string | undefined {
   // A well-formed error answer is the widget API's business: it falls back to no versions.
-  if (isRecord(response) && isRecord(response.error) && typeof response.error.message === "string")
+  if (
+    isJsonObject(response) &&
+    isJsonObject(response.error) &&
+    typeof response.error.message === "string"
+  )
     return undefined;
-  if (!isRecord(response)) return `the answer is ${quote(response)}, not an object`;
+  if (!isJsonObject(response)) return `the answer is ${quote(response)}, not an object`;
   if (!isStringArray(response.supported_versions)) {
     return `supported_versions must be an array of strings, not ${quote(response.supported_versions)}`;
   }
@@ -41,7 +42,7 @@ export function supportedVersionsProblem(response: unknown): string | undefined 
 
 /** Why a host's `notify_capabilities` request data is malformed, if it is. */
 export function notifyCapabilitiesProblem(data: unknown): string | undefined {
-  if (!isRecord(data))
+  if (!isJsonObject(data))
     return `data must be {"requested": [...], "approved": [...]}, not ${quote(data)}`;
   if (!isStringArray(data.approved)) {
     return `data.approved must be an array of capabilities, not ${quote(data.approved)}`;
@@ -69,7 +70,7 @@ export function guardHostMessages(
       return;
     }
     const message: unknown = event.data;
-    if (!isRecord(message) || typeof message.requestId !== "string") return;
+    if (!isJsonObject(message) || typeof message.requestId !== "string") return;
     const widgetId = api.transport.widgetId;
     if (widgetId !== null && message.widgetId !== widgetId) return;
     let problem: string | undefined;

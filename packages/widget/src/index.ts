@@ -1,11 +1,12 @@
 // @widget-todevice/widget: MSC3819 to-device messaging for widget authors, on matrix-widget-api.
 
+// The wire shapes are the codec's: re-exported where this package's API shows them.
+export type { DeliveryFailures } from "@widget-todevice/codec";
 export type { ContentOf, ContentValidator } from "./content-validator.js";
 export { MAX_TIMEOUT_MS } from "./deadline.js";
 export { DEVICE_ID_PARAMETERS, readDeviceId } from "./device-id.js";
 export {
   type CapabilityErrorReason,
-  type DeliveryFailures,
   type NegotiationErrorReason,
   type ReceiveErrorReason,
   type SendErrorReason,

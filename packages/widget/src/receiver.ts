@@ -1,4 +1,9 @@
-import { decodeToWidgetMessage, formatIssues, type ToWidgetMessage } from "@widget-todevice/codec";
+import {
+  decodeToWidgetMessage,
+  formatIssues,
+  readScope,
+  type ToWidgetMessage,
+} from "@widget-todevice/codec";
 import type { IWidgetApiResponseData } from "matrix-widget-api";
 import type { ContentOf, ContentValidator } from "./content-validator.js";
 import { ToDeviceReceiveError } from "./errors.js";
@@ -14,7 +19,6 @@ import {
   type SubscribeOptions,
   SubscriptionRegistry,
   safely,
-  scopedRoomOf,
   type ToDeviceHandler,
   type Unsubscribe,
 } from "./subscription.js";
@@ -107,7 +111,7 @@ export class Receiver {
     }
     const message = vouchedFacts(decoded.right, negotiation);
     // Second line of defence (section 7): in scoped mode only this room's messages pass.
-    if (negotiation.scoped && scopedRoomOf(message.content) !== this.roomId) {
+    if (negotiation.scoped && readScope(message.content)?.room_id !== this.roomId) {
       safely(
         this.onError,
         new ToDeviceReceiveError(

@@ -1,5 +1,7 @@
 import {
   type CodecIssue,
+  type DeliveryFailures,
+  DeliveryFailuresC,
   decodeSendRequest,
   encodeSendRequest,
   type Format,
@@ -17,8 +19,8 @@ import {
   type WidgetApi,
   WidgetApiFromWidgetAction,
 } from "matrix-widget-api";
-import { type DeliveryFailures, quote, type SendErrorReason, ToDeviceSendError } from "./errors.js";
-import { readFailures } from "./send-reply.js";
+import { quote, type SendErrorReason, ToDeviceSendError } from "./errors.js";
+import { isJsonObject } from "./json-object.js";
 
 // Section 3: one content for many devices, posted in the format the host speaks.
 
@@ -69,7 +71,7 @@ export function buildRequest(
   options: SendOptions,
 ): Either<ReadonlyArray<CodecIssue>, NormalSendRequest> {
   let recipientDevices: unknown = recipients;
-  if (typeof recipients === "object" && recipients !== null && !Array.isArray(recipients)) {
+  if (isJsonObject(recipients)) {
     const entries = Object.entries(recipients);
     if (entries.length === 0) {
       return {
@@ -168,10 +170,6 @@ export class InvalidReplyError extends Error {
   }
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
 /** The typed error for a rejected post: the host's error reply, a timeout or a dead channel. */
 export function sendErrorOf(type: string, error: unknown, timeoutMs: number): ToDeviceSendError {
   if (error instanceof InvalidReplyError) {
@@ -183,16 +181,19 @@ export function sendErrorOf(type: string, error: unknown, timeoutMs: number): To
   const message = error instanceof Error ? error.message : String(error);
   // matrix-widget-api rejects with WidgetApiResponseError(message, rest of the error): duck-typed,
   // since a widget may bundle another copy of the library.
-  const data = isRecord(error) && isRecord(error.data) ? error.data : undefined;
+  const data = isJsonObject(error) && isJsonObject(error.data) ? error.data : undefined;
   if (data !== undefined) {
-    const failures = Object.hasOwn(data, "failures") ? readFailures(data.failures) : {};
+    // The error's own `failures`, read like a partial success's; a malformed one is left out.
+    const failures = Object.hasOwn(data, "failures")
+      ? DeliveryFailuresC.decode(data.failures)
+      : undefined;
     return new ToDeviceSendError(`the host refused the ${type} send: ${message}`, {
       reason: "host_refused",
       type,
       hostMessage: message,
       hostError: data,
       hostReply: { error: { message, ...data } },
-      failures: typeof failures === "string" ? {} : failures,
+      failures: failures?._tag === "Right" ? failures.right : {},
       cause: error,
     });
   }

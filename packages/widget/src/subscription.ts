@@ -1,7 +1,9 @@
 import {
   type CodecIssue,
+  type ContentScope,
   formatIssues,
   type JsonObject,
+  readScope,
   type ToWidgetMessage,
 } from "@widget-todevice/codec";
 import {
@@ -27,7 +29,7 @@ export interface ReceivedToDeviceMessage<C = JsonObject> {
   /** Whether that device is verified: from hosts that give it (encrypted only). */
   readonly sender_verified?: boolean;
   /** The room scope the host stamped into the content (section 3.3), if any. */
-  readonly scope?: { readonly room_id: string; readonly id?: string };
+  readonly scope?: ContentScope;
 }
 
 export type ToDeviceHandler<C> = (message: ReceivedToDeviceMessage<C>) => void | Promise<void>;
@@ -144,7 +146,7 @@ export class SubscriptionRegistry {
   dispatch(message: ToWidgetMessage, report: ReceiveErrorHandler): void {
     const subscriptions = this.byType.get(message.type);
     if (subscriptions === undefined) return;
-    const scope = scopeOf(message.content);
+    const scope = readScope(message.content);
     const base = {
       type: message.type,
       sender: message.sender,
@@ -198,19 +200,6 @@ export class SubscriptionRegistry {
       });
     }
   }
-}
-
-function scopeOf(content: JsonObject): ReceivedToDeviceMessage["scope"] {
-  const scope = content.scope;
-  if (typeof scope !== "object" || scope === null || Array.isArray(scope)) return undefined;
-  const { room_id: roomId, id } = scope as Readonly<Record<string, unknown>>;
-  if (typeof roomId !== "string") return undefined;
-  return typeof id === "string" ? { room_id: roomId, id } : { room_id: roomId };
-}
-
-/** The room a message is stamped for, if it carries a scope. */
-export function scopedRoomOf(content: JsonObject): string | undefined {
-  return scopeOf(content)?.room_id;
 }
 
 function invalidContent(

@@ -3,12 +3,8 @@
 // driver's `InMemoryHomeserver` / `InMemoryTransport` between Alice's and Bob's clients
 // (simulated Olm, real routing). Real postMessages in happy-dom (see harness.ts). The only
 // stand-in is the stock `WidgetDriver` that grants every requested capability.
-import {
-  InMemoryHomeserver,
-  type InMemoryTransport,
-  ToDeviceDriver,
-  type WidgetAttachment,
-} from "@widget-todevice/driver";
+import { ToDeviceDriver, type WidgetAttachment } from "@widget-todevice/driver";
+import { InMemoryHomeserver, type InMemoryTransport } from "@widget-todevice/driver/testing";
 import * as t from "io-ts";
 import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
 import {

@@ -1,14 +1,16 @@
 // The README's example (examples/basic.ts), run as written: loaded from the page's own URL,
 // against a stock matrix-widget-api host and against a host running @widget-todevice/driver.
+// Like the example, this file uses the package by name (its build), as a widget author would.
 // Real matrix-widget-api objects and postMessages (see harness.ts); the stock host's
 // `WidgetDriver` is the recording stand-in, the driver host uses the driver's in-memory
 // homeserver.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { InMemoryHomeserver, ToDeviceDriver } from "@widget-todevice/driver";
+import { ToDeviceDriver } from "@widget-todevice/driver";
+import { InMemoryHomeserver } from "@widget-todevice/driver/testing";
+import { createToDeviceWidget, type ToDeviceWidget } from "@widget-todevice/widget";
 import { afterEach, beforeEach, expect, test } from "vitest";
 import { ping, startPingPong } from "../examples/basic.js";
-import { createToDeviceWidget, type ToDeviceWidget } from "../src/index.js";
 import {
   ALICE,
   embedWidget,
@@ -125,7 +127,7 @@ test("against the driver: Bob's ping is answered to the device that sent it", as
   expect(homeserver.sendLog.at(-1)).toMatchObject({ messageCount: 1 });
 });
 
-for (const file of ["basic.ts", "matrix-js-sdk.ts"]) {
+for (const file of ["basic.ts"]) {
   test(`the README quotes examples/${file} as it is`, () => {
     const root = join(import.meta.dirname, "..");
     const example = readFileSync(join(root, "examples", file), "utf8")

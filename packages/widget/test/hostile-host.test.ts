@@ -190,6 +190,46 @@ describe("only {} or a well-formed failures report is a success", () => {
     await expect(sendAnswered({ failures }, true)).resolves.toEqual({ format: "legacy", failures });
   });
 
+  test("matrix-rust-sdk's {user: [device]} is a partial report, each device `unspecified`", async () => {
+    const listed = { failures: { [BOB]: ["BOBDEV", "*"] } };
+    const failures = { [BOB]: { BOBDEV: "unspecified", "*": "unspecified" } };
+    await expect(sendAnswered(listed)).rejects.toMatchObject({
+      reason: "partial_failure",
+      failures,
+      hostReply: listed,
+    });
+    widget?.close();
+    api.transport.stop();
+    api = host.widgetApi();
+    await expect(sendAnswered(listed, true)).resolves.toEqual({ format: "legacy", failures });
+  });
+
+  test("an error's own failures come with host_refused, the list form read the same way", async () => {
+    const error = await (
+      sendAnswered(
+        { error: { message: "partly sent", failures: { [BOB]: ["BOBDEV"] } } },
+        true,
+      ) as Promise<unknown>
+    ).catch((e: unknown) => e);
+    expect(error).toMatchObject({
+      reason: "host_refused",
+      hostMessage: "partly sent",
+      failures: { [BOB]: { BOBDEV: "unspecified" } },
+    });
+  });
+
+  test.each([
+    ["an empty list", { [BOB]: [] }, `failures["${BOB}"]`],
+    ["a number in a list", { [BOB]: ["BOBDEV", 7] }, `failures["${BOB}"][1]`],
+    ["a list of lists", { [BOB]: [["BOBDEV"]] }, `failures["${BOB}"][0]`],
+  ])("a list form with %s rejects as invalid_reply, saying where", async (_, failures, path) => {
+    const error = await (sendAnswered({ failures }, true) as Promise<unknown>).catch(
+      (e: unknown) => e,
+    );
+    expect(error).toMatchObject({ name: "ToDeviceSendError", reason: "invalid_reply" });
+    expect((error as Error).message).toContain(path);
+  });
+
   test("an answer with the send's request ID but another action rejects", async () => {
     const w = start();
     await host.negotiate(settle);
@@ -357,6 +397,36 @@ test("scoped mode: a message for another room before the negotiation ends reache
   expect(got).toEqual([scoped(ROOM, 2)]);
   expect(host.answerTo(early)?.response).toMatchObject({ error: expect.anything() });
   expect(errors.map((error) => error.reason)).toEqual(["not_negotiated"]);
+});
+
+test("scoped mode: a message whose scope is malformed is out of scope", async () => {
+  const errors: ToDeviceReceiveError[] = [];
+  const w = start({ onError: (error) => errors.push(error) });
+  const got: unknown[] = [];
+  w.subscribe(PING, (message) => {
+    got.push(message.content);
+  });
+  await host.negotiate(settle, [...CurrentApiVersions, FORMAT_RECIPIENTS, FORMAT_SCOPED]);
+  expect(await w.ready).toMatchObject({ scoped: true });
+  // `id` must be a string (section 3.3): the scope is not well-formed, so it names no room.
+  for (const scope of [{ room_id: ROOM, id: 42 }, { room_id: [ROOM] }, [ROOM]]) {
+    host.request("send_to_device", {
+      type: PING,
+      sender: BOB,
+      encrypted: true,
+      content: { n: 1, scope },
+    });
+  }
+  // The barrier: a well-formed scope for this room arrives.
+  const barrier = { n: 2, scope: { room_id: ROOM, id: PING } };
+  host.request("send_to_device", { type: PING, sender: BOB, encrypted: true, content: barrier });
+  await settle();
+  expect(got).toEqual([barrier]);
+  expect(errors.map((error) => error.reason)).toEqual([
+    "out_of_scope",
+    "out_of_scope",
+    "out_of_scope",
+  ]);
 });
 
 describe("timeouts longer than a timer holds", () => {

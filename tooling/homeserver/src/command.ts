@@ -50,6 +50,9 @@ export function runCommand(
       const output = lastLines(`${stdout}\n${stderr}`, 30);
       reject(new Error(`${command} ${args.join(" ")} failed (${status}):\n${output}`));
     });
+    // A command that exits without reading all its input closes the pipe: the write fails with
+    // EPIPE, which must not escape as an uncaught error; the exit status says how it went.
+    child.stdin.on("error", () => undefined);
     child.stdin.end(options.input ?? "");
   });
 }

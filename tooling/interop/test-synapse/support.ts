@@ -1,8 +1,7 @@
 /**
  * The Synapse side of the suite: matrix-js-sdk clients with Rust crypto (real Olm) on the
  * homeserver the global setup started, each running the driver through `MatrixJsSdkTransport`.
- * Adapted from packages/driver/test-e2e/support/matrix.ts (not part of the driver's public entry
- * points), cut down to what these tests need.
+ * Adapted from `@widget-todevice/matrix-clients/matrix`, cut down to what these tests need.
  */
 import { ToDeviceDriver, type WidgetAttachment } from "@widget-todevice/driver";
 import { MatrixJsSdkTransport } from "@widget-todevice/driver/matrix-js-sdk";

@@ -3,7 +3,7 @@
 // failures of the client's sends, while the client keeps answering and sending on its own.
 import { observeToDevice, type ToDeviceSendError } from "@widget-todevice/widget";
 import { afterEach, describe, expect, it } from "vitest";
-import { startCallWidget } from "../../../packages/widget/examples/matrix-js-sdk.js";
+import { startCallWidget } from "../examples/matrix-js-sdk.js";
 import {
   CALL_KEYS,
   type CallParticipant,

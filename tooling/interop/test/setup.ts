@@ -1,5 +1,5 @@
 // The page bits first: matrix-js-sdk 43 needs `Promise.withResolvers` on Node 20.
-import "./support/node-window.js";
+import "@widget-todevice/matrix-clients/node-window";
 
 import { logger as sdkLogger } from "matrix-js-sdk/lib/logger.js";
 import { beforeEach, vi } from "vitest";

@@ -117,3 +117,38 @@ export function createWorld(options: Partial<ToDeviceDriverOptions> = {}): World
 export async function settle(rounds = 20): Promise<void> {
   for (let i = 0; i < rounds; i++) await Promise.resolve();
 }
+
+/** The content every barrier carries. */
+export const BARRIER = { barrier: true } as const;
+
+/** Resolves when `transport` receives a message whose content is `BARRIER`. */
+export function barrierArrival(transport: InMemoryTransport): Promise<void> {
+  return new Promise((resolve) => {
+    const off = transport.onToDeviceMessage(({ message }) => {
+      if (JSON.stringify(message.content) !== JSON.stringify(BARRIER)) return;
+      off();
+      resolve();
+    });
+  });
+}
+
+/**
+ * Proves absence without sleeping: sends `BARRIER` to Bob's BOBDEV through the same widget and
+ * waits for it to arrive. A widget's sends to one user leave in order (section 6) and the
+ * homeserver delivers to a device in acceptance order, so anything an earlier send was still
+ * going to deliver to Bob arrives before the barrier.
+ */
+export async function sendBarrier(world: World, frame: WidgetFrame): Promise<void> {
+  const arrived = barrierArrival(world.bob);
+  const reply = await frame.send({
+    type: PING,
+    encrypted: true,
+    messages: { [BOB]: { BOBDEV: BARRIER } },
+  });
+  if (!reply.ok) throw new Error(`the barrier was refused: ${reply.message}`);
+  await arrived;
+}
+
+/** The contents a device received, in order. */
+export const contentsReceived = (transport: InMemoryTransport): unknown[] =>
+  transport.received.map((r) => r.message.content);

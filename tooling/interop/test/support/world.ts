@@ -3,13 +3,12 @@
  * device's host a frame whose widget runs Element Call's embedded client or a stock widget.
  */
 import {
-  InMemoryHomeserver,
-  type InMemoryTransport,
   ToDeviceDriver,
   type ToDeviceDriverOptions,
   type WidgetAttachment,
   type WidgetBinding,
 } from "@widget-todevice/driver";
+import { InMemoryHomeserver, type InMemoryTransport } from "@widget-todevice/driver/testing";
 import type { WidgetDriver } from "matrix-widget-api";
 import { afterEach } from "vitest";
 import { type CallParticipant, joinCall, TO_DEVICE_ONLY } from "./element-call.js";

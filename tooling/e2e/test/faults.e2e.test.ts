@@ -6,9 +6,8 @@
  * reply, and the messages to one device arrive in the order the widget sent them.
  */
 
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { FaultProxy } from "./support/fault-proxy.js";
-import { homeserver } from "./support/homeserver.js";
+import { FaultProxy } from "@widget-todevice/matrix-clients/fault-proxy";
+import { homeserver } from "@widget-todevice/matrix-clients/homeserver";
 import {
   encryptedRoom,
   eventually,
@@ -17,7 +16,8 @@ import {
   startClient,
   stopAllClients,
   userWithDevices,
-} from "./support/matrix.js";
+} from "@widget-todevice/matrix-clients/matrix";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type E2eHost, hostOn, PING, send } from "./support/widgets.js";
 
 let proxy: FaultProxy;

@@ -5,18 +5,22 @@
  * proxy between Alice's client and Synapse.
  */
 
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DEFAULT_CHUNK_LIMITS } from "../src/index.js";
-import { FaultProxy } from "./support/fault-proxy.js";
-import { homeserver } from "./support/homeserver.js";
-import { type LightDevice, lightFleet, mapLimited } from "./support/light-device.js";
+import { DEFAULT_CHUNK_LIMITS } from "@widget-todevice/driver";
+import { FaultProxy } from "@widget-todevice/matrix-clients/fault-proxy";
+import { homeserver } from "@widget-todevice/matrix-clients/homeserver";
+import {
+  type LightDevice,
+  lightFleet,
+  mapLimited,
+} from "@widget-todevice/matrix-clients/light-device";
 import {
   encryptedRoom,
   recipientDevices,
   type StartedClient,
   startClient,
   stopAllClients,
-} from "./support/matrix.js";
+} from "@widget-todevice/matrix-clients/matrix";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type E2eHost, hostOn, PING, send } from "./support/widgets.js";
 
 let proxy: FaultProxy;

@@ -1,7 +1,7 @@
 // For matrix-js-sdk embedded clients: an app on `createRoomWidgetClient` (Element Call's key
 // transport, for example) keeps its client, and an observer beside it gets the sender device the
-// host authenticated and the devices the client's sends did not reach. Quoted in README.md;
-// type-checked with the package and run by tooling/interop against @widget-todevice/driver.
+// host authenticated and the devices the client's sends did not reach. Quoted in the widget package's README;
+// type-checked and run by this suite against @widget-todevice/driver.
 import { observeToDevice, type ToDeviceObserver } from "@widget-todevice/widget";
 import { createRoomWidgetClient, type MatrixClient } from "matrix-js-sdk";
 import type { WidgetApi } from "matrix-widget-api";

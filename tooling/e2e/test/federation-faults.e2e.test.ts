@@ -11,9 +11,7 @@
  * key that only hs2 can hand out, so that device is `no_olm_session`, never a bare `{}`.
  */
 import type { UserSession } from "@widget-todevice/homeserver";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestFederation, type TestFederation } from "./support/federation.js";
-import { LightDevice } from "./support/light-device.js";
+import { LightDevice } from "@widget-todevice/matrix-clients/light-device";
 import {
   encryptedRoom,
   eventually,
@@ -22,7 +20,9 @@ import {
   startClient,
   stopAllClients,
   userWithDevices,
-} from "./support/matrix.js";
+} from "@widget-todevice/matrix-clients/matrix";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startTestFederation, type TestFederation } from "./support/federation.js";
 import { type E2eHost, hostOn, PING, send } from "./support/widgets.js";
 
 let fed: TestFederation;

@@ -4,8 +4,7 @@
  * client runs the driver with widgets attached.
  */
 import { FORMAT_RECIPIENTS } from "@widget-todevice/codec";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { homeserver } from "./support/homeserver.js";
+import { homeserver } from "@widget-todevice/matrix-clients/homeserver";
 import {
   encryptedRoom,
   eventually,
@@ -13,7 +12,8 @@ import {
   sleep,
   startClient,
   stopAllClients,
-} from "./support/matrix.js";
+} from "@widget-todevice/matrix-clients/matrix";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type E2eHost, hostOn, PING, receive, send } from "./support/widgets.js";
 
 let mallory: StartedClient;

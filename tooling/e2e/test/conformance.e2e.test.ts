@@ -7,8 +7,7 @@
  */
 import { FORMAT_RECIPIENTS } from "@widget-todevice/codec";
 import type { UserSession } from "@widget-todevice/homeserver";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { homeserver } from "./support/homeserver.js";
+import { homeserver } from "@widget-todevice/matrix-clients/homeserver";
 import {
   encryptedRoom,
   eventually,
@@ -17,7 +16,8 @@ import {
   startClient,
   stopAllClients,
   userWithDevices,
-} from "./support/matrix.js";
+} from "@widget-todevice/matrix-clients/matrix";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type E2eHost, hostOn, PING, receive, send } from "./support/widgets.js";
 
 afterAll(() => stopAllClients());

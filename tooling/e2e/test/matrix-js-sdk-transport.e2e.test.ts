@@ -3,10 +3,9 @@
  * Synapse: the trust of several devices checked at once by the OlmMachine, and `dispose` leaving
  * the client as it found it. (test/matrix-js-sdk-transport.test.ts covers the same with fakes.)
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { MatrixJsSdkTransport } from "../src/matrix-js-sdk.js";
-import { RecordingLogger } from "../test/harness/world.js";
-import { homeserver } from "./support/homeserver.js";
+
+import { MatrixJsSdkTransport } from "@widget-todevice/driver/matrix-js-sdk";
+import { homeserver } from "@widget-todevice/matrix-clients/homeserver";
 import {
   encryptedRoom,
   eventually,
@@ -14,7 +13,9 @@ import {
   startClient,
   stopAllClients,
   userWithDevices,
-} from "./support/matrix.js";
+} from "@widget-todevice/matrix-clients/matrix";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { RecordingLogger } from "./support/recording-logger.js";
 import { PING } from "./support/widgets.js";
 
 const DEVICES_UPDATED = "crypto.devicesUpdated";

@@ -22,9 +22,10 @@ if (typeof (Promise as { withResolvers?: unknown }).withResolvers !== "function"
   });
 }
 
-// The widget harness (test/harness/widget-frame.ts) needs a global that is an EventTarget, as
-// `window` is in a page: matrix-widget-api listens for `message` on `globalThis`. These tests run
-// in Node (matrix-js-sdk needs Node's own fetch), so give globalThis an EventTarget's methods.
+// The widget harnesses (e.g. tooling/e2e/test/support/widget-frame.ts) need a global that is an
+// EventTarget, as `window` is in a page: matrix-widget-api listens for `message` on `globalThis`.
+// These tests run in Node (matrix-js-sdk needs Node's own fetch), so give globalThis an
+// EventTarget's methods.
 if (typeof (globalThis as { addEventListener?: unknown }).addEventListener !== "function") {
   const target = new EventTarget();
   // Every widget adds a `message` listener; dozens on one page are expected.

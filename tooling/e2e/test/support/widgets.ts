@@ -1,18 +1,22 @@
 /**
  * Hosts for the end-to-end tests: a `ToDeviceDriver` on a real matrix-js-sdk client through the
- * production transport, with real matrix-widget-api widgets attached (test/harness).
+ * production transport, with real matrix-widget-api widgets attached (./widget-frame.ts).
  */
-import { afterAll, afterEach } from "vitest";
+
 import {
   ToDeviceDriver,
   type ToDeviceDriverOptions,
   type WidgetAttachment,
   type WidgetBinding,
-} from "../../src/index.js";
-import { MatrixJsSdkTransport, type MatrixJsSdkTransportOptions } from "../../src/matrix-js-sdk.js";
-import { WidgetFrame, type WidgetFrameOptions } from "../../test/harness/widget-frame.js";
-import { RecordingLogger } from "../../test/harness/world.js";
-import type { StartedClient } from "./matrix.js";
+} from "@widget-todevice/driver";
+import {
+  MatrixJsSdkTransport,
+  type MatrixJsSdkTransportOptions,
+} from "@widget-todevice/driver/matrix-js-sdk";
+import type { StartedClient } from "@widget-todevice/matrix-clients/matrix";
+import { afterAll, afterEach } from "vitest";
+import { RecordingLogger } from "./recording-logger.js";
+import { WidgetFrame, type WidgetFrameOptions } from "./widget-frame.js";
 
 export const PING = "org.example.ping";
 export const send = (type: string) => `org.matrix.msc3819.send.to_device:${type}`;

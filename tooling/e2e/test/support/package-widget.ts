@@ -2,27 +2,20 @@
  * A widget built on this project's widget package (`createToDeviceWidget` from
  * `@widget-todevice/widget`, on a real matrix-widget-api `WidgetApi`), embedded in a host whose
  * real `ClientWidgetApi` has the driver attached: the same postMessage wiring as
- * test/harness/widget-frame.ts (window stand-ins whose `postMessage` checks the target origin,
+ * ./widget-frame.ts (window stand-ins whose `postMessage` checks the target origin,
  * structured-clones the message and dispatches it on the shared global window).
- *
- * The widget package is imported from its sources: it depends on this package for its own tests,
- * so this package cannot depend on it without a cycle.
  */
-import { ClientWidgetApi, Widget } from "matrix-widget-api";
-import { afterEach } from "vitest";
+
+import { validateToDeviceCapabilities, type WidgetAttachment } from "@widget-todevice/driver";
 import {
   createToDeviceWidget,
   type ReceivedToDeviceMessage,
   type ToDeviceNegotiation,
   type ToDeviceWidget,
-} from "../../../widget/src/index.js";
-import { validateToDeviceCapabilities, type WidgetAttachment } from "../../src/index.js";
-import {
-  FrameWindow,
-  HOST_ORIGIN,
-  TestWidgetDriver,
-  WIDGET_ORIGIN,
-} from "../../test/harness/widget-frame.js";
+} from "@widget-todevice/widget";
+import { ClientWidgetApi, Widget } from "matrix-widget-api";
+import { afterEach } from "vitest";
+import { FrameWindow, HOST_ORIGIN, TestWidgetDriver, WIDGET_ORIGIN } from "./widget-frame.js";
 import type { E2eHost } from "./widgets.js";
 
 export interface PackageWidget {

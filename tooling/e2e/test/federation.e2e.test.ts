@@ -8,8 +8,6 @@
  * Alice and Carol share an encrypted room that spans both servers, as a call's room does.
  */
 import type { UserSession } from "@widget-todevice/homeserver";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { serverOf, startTestFederation, type TestFederation } from "./support/federation.js";
 import {
   encryptedRoom,
   eventually,
@@ -19,7 +17,9 @@ import {
   stopAllClients,
   userWithDevices,
   waitForDeviceKeys,
-} from "./support/matrix.js";
+} from "@widget-todevice/matrix-clients/matrix";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { serverOf, startTestFederation, type TestFederation } from "./support/federation.js";
 import { packageWidget } from "./support/package-widget.js";
 import { type E2eHost, hostOn, PING } from "./support/widgets.js";
 

@@ -6,18 +6,18 @@
  * afterwards arrives, the answered message does not.
  */
 
-import { WidgetApiResponseError } from "matrix-widget-api";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { WidgetFrame } from "../test/harness/widget-frame.js";
-import { FaultProxy } from "./support/fault-proxy.js";
-import { homeserver } from "./support/homeserver.js";
+import { FaultProxy } from "@widget-todevice/matrix-clients/fault-proxy";
+import { homeserver } from "@widget-todevice/matrix-clients/homeserver";
 import {
   encryptedRoom,
   eventually,
   type StartedClient,
   startClient,
   stopAllClients,
-} from "./support/matrix.js";
+} from "@widget-todevice/matrix-clients/matrix";
+import { WidgetApiResponseError } from "matrix-widget-api";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { WidgetFrame } from "./support/widget-frame.js";
 import { type E2eHost, hostOn, PING, send } from "./support/widgets.js";
 
 let proxy: FaultProxy;

@@ -5,15 +5,20 @@
  * decrypts exactly one copy. One message over Synapse's per-message cap (65,536 bytes after
  * encryption) is reported as `too_large` and does not stop the others.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestFederation, type TestFederation } from "./support/federation.js";
-import { type LightDevice, lightFleet, mapLimited } from "./support/light-device.js";
+
+import {
+  type LightDevice,
+  lightFleet,
+  mapLimited,
+} from "@widget-todevice/matrix-clients/light-device";
 import {
   encryptedRoom,
   type StartedClient,
   startClient,
   stopAllClients,
-} from "./support/matrix.js";
+} from "@widget-todevice/matrix-clients/matrix";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startTestFederation, type TestFederation } from "./support/federation.js";
 import { type E2eHost, hostOn, PING, send } from "./support/widgets.js";
 
 let fed: TestFederation;

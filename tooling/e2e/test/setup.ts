@@ -1,6 +1,6 @@
 import { beforeEach, vi } from "vitest";
 
-import "./support/node-window.js";
+import "@widget-todevice/matrix-clients/node-window";
 
 // matrix-widget-api logs every postMessage with console.log; keep the output readable.
 beforeEach(() => {

@@ -1,0 +1,3 @@
+#!/usr/bin/env node
+// `pnpm release` at the root.
+import "../release.mjs";

@@ -1,0 +1,3 @@
+import { testPreset } from "@widget-todevice/vitest-config";
+
+export default testPreset({ environment: "node" });
