@@ -1,9 +1,33 @@
-import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import {
+  accessSync,
+  constants,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
+import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { cleanEnv, run } from "./commands.js";
 
-/** Downloads are kept outside the checkout, like the Synapse chroot. */
-export const CACHE_DIR = process.env.WIDGET_TODEVICE_CACHE_DIR ?? "/var/cache/widget-todevice";
+/**
+ * Downloads are kept outside the checkout, like the Synapse chroot: in /var/cache (CI runs as
+ * root) or, where that cannot be written, in the user's cache.
+ */
+export const CACHE_DIR = process.env.WIDGET_TODEVICE_CACHE_DIR ?? defaultCacheDir();
+
+function defaultCacheDir(): string {
+  const system = "/var/cache/widget-todevice";
+  try {
+    mkdirSync(system, { recursive: true });
+    accessSync(system, constants.W_OK);
+    return system;
+  } catch {
+    return join(homedir(), ".cache", "widget-todevice");
+  }
+}
 
 /**
  * The Node.js versions the consumers are tested on, by major. The running Node (20 on the
