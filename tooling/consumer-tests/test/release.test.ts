@@ -11,7 +11,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Registry, startRegistry } from "@widget-todevice/registry";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { run, timed } from "./support/commands.js";
 import {
   type ConsumerProject,
@@ -88,7 +88,31 @@ const projectOf = (manager: Manager, node: NodeMajor) => {
   return project;
 };
 
-beforeAll(async () => {
+/**
+ * A group's shared work (a release, an install) as a hook that keeps its failure, and a check
+ * before each test of the group that throws it: a failed install or release fails every test
+ * that depends on it, named, and the workspace summary counts them (a throwing hook would only
+ * skip them). Work whose parent failed is not run.
+ */
+function groupWork(work: () => Promise<void>, parent?: () => void): () => void {
+  let failure: unknown;
+  const check = () => {
+    parent?.();
+    if (failure !== undefined) throw failure;
+  };
+  beforeAll(async () => {
+    try {
+      parent?.();
+      await work();
+    } catch (error) {
+      failure = error;
+    }
+  });
+  beforeEach(check);
+  return check;
+}
+
+const released = groupWork(async () => {
   // Node downloads (cached after the first run) go on while the first release builds.
   const nodeBins = new Map(
     [...new Set(MATRIX.map(([, node]) => node))].map((node) => {
@@ -204,7 +228,7 @@ describe.each(MATRIX)("%s on Node %i", (manager, node) => {
   const checksTypes = node === 20;
   const diagnostics: Record<string, string[]> = {};
 
-  beforeAll(async () => {
+  groupWork(async () => {
     project = await projectOf(manager, node);
     writeTypeScriptConsumers(project.dir);
     await timed(`${manager} on Node ${node}: tsc`, async () => {
@@ -215,7 +239,7 @@ describe.each(MATRIX)("%s on Node %i", (manager, node) => {
         await tsc(project, "tsconfig.nodenext.json", "--noCheck");
       }
     });
-  });
+  }, released);
 
   it.each(PACKAGES)("installs @widget-todevice/%s by version from the registry", (pkg) => {
     const installed = join(project.dir, "node_modules", "@widget-todevice", pkg, "package.json");
@@ -252,9 +276,9 @@ describe.each(MATRIX)("%s on Node %i", (manager, node) => {
 
 describe(`browser bundles of @widget-todevice/widget (${BUNDLING[0]} on Node ${BUNDLING[1]})`, () => {
   let project: ConsumerProject;
-  beforeAll(async () => {
+  groupWork(async () => {
     project = await projectOf(...BUNDLING);
-  });
+  }, released);
 
   it("Vite bundles it without Node built-ins, and the bundle works", async () => {
     writeFileSync(
@@ -295,14 +319,14 @@ function nextPatch(version: string): string {
 
 describe("a patch release of the codec", () => {
   let second = "";
-  beforeAll(async () => {
+  const secondReleased = groupWork(async () => {
     addChangeset(clone, "codec-patch", { codec: "patch" }, "A fix in the codec.");
     // As the release workflow does it: the "version packages" pull request, then its merge.
     const env = releaseEnv(registry);
     await timed("second release: version", () => release(clone, env, "--version-only"));
     await timed("second release: publish", () => release(clone, env, "--publish-only"));
     second = versionIn(clone, "codec");
-  });
+  }, released);
 
   it.each(PACKAGES)("gives @widget-todevice/%s the next patch version (the fixed group)", (pkg) => {
     expect(second).toBe(nextPatch(first));
@@ -346,7 +370,7 @@ describe("a patch release of the codec", () => {
     let codecPublishedAt = "";
     const publishedAfterFailure: PackageName[] = [];
     let retry = "";
-    beforeAll(async () => {
+    groupWork(async () => {
       const env = releaseEnv(registry);
       await run("pnpm", ["exec", "changeset", "pre", "enter", "next"], { cwd: clone, env });
       addChangeset(clone, "widget-next", { widget: "minor" }, "A widget feature to try.");
@@ -369,7 +393,7 @@ describe("a patch release of the codec", () => {
       // Run again with the right token, as a re-run of the release workflow would: what was
       // built and checked is cached.
       retry = await timed("prerelease retried", () => release(clone, env, "--publish-only"));
-    });
+    }, secondReleased);
 
     it("the first attempt published the codec and failed on the driver", () => {
       expect(failure).toContain(`widget-todevice-driver-${pre}.tgz`);
