@@ -1,4 +1,4 @@
-import { cpSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import type { Registry } from "@widget-todevice/registry";
@@ -26,9 +26,15 @@ export interface ConsumerProject {
   runNode(args: ReadonlyArray<string>): Promise<string>;
 }
 
+/** Debian's CA bundle: its own Node trusts it; the registry's Node binaries carry their own list. */
+const SYSTEM_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt";
+
 function projectEnv(nodeBin: string): NodeJS.ProcessEnv {
+  const extraCa = process.env.NODE_EXTRA_CA_CERTS ?? SYSTEM_CA_BUNDLE;
   return cleanEnv({
     PATH: `${nodeBin}:${process.env.PATH}`,
+    // So that Node 22 and 24 trust what the machine trusts (a TLS-inspecting proxy's CA, say).
+    ...(existsSync(extraCa) ? { NODE_EXTRA_CA_CERTS: extraCa } : {}),
     // Yarn: a lockfile is written on first install even where CI is set.
     YARN_ENABLE_IMMUTABLE_INSTALLS: "false",
     YARN_ENABLE_TELEMETRY: "false",
