@@ -118,6 +118,30 @@ export async function waitForDeviceKeys(
   }
 }
 
+/**
+ * Waits until `observer`'s client knows `deviceId` of `userId` from its own store (no download
+ * forced): for a user it tracks, after /sync reported the device-list change and the client
+ * queried the new keys.
+ */
+export async function waitUntilClientKnows(
+  observer: StartedClient,
+  userId: string,
+  deviceId: string,
+  timeoutMs = 20_000,
+): Promise<void> {
+  const crypto = observer.client.getCrypto();
+  if (crypto === undefined) throw new Error(`${observer.userId}: no crypto`);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const devices = await crypto.getUserDeviceInfo([userId], false);
+    if (devices.get(userId)?.has(deviceId) === true) return;
+    if (Date.now() > deadline) {
+      throw new Error(`${observer.userId}'s client never learnt ${userId} ${deviceId}`);
+    }
+    await sleep(25);
+  }
+}
+
 /** `{user: [device, ...]}` for a list of devices. */
 export function recipientDevices(
   devices: ReadonlyArray<{ readonly userId: string; readonly deviceId: string }>,
