@@ -34,7 +34,7 @@ const toBob = (content: Record<string, unknown>) =>
   new Map([[bob.userId, new Map([[bob.deviceId, content]])]]);
 
 /** Whether a widget has the marker: Mallory's device to Bob's, sent after what it proves about. */
-const hasMarker = (received: ReadonlyArray<{ content: unknown }>, marker: number) =>
+const hasMarker = (received: ReadonlyArray<Record<string, unknown>>, marker: number) =>
   received.some((m) => (m.content as { marker?: number }).marker === marker);
 
 async function receiver(types: ReadonlyArray<string>, grantEverything = false) {
