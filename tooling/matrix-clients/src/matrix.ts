@@ -142,6 +142,31 @@ export async function waitUntilClientKnows(
   }
 }
 
+/**
+ * Sends `content` Olm-encrypted from `from`'s device to `devices`, straight through matrix-js-sdk
+ * (no driver), and resolves once the homeserver accepted it. `from` must know the devices.
+ */
+export async function sendEncrypted(
+  from: StartedClient,
+  type: string,
+  devices: ReadonlyArray<{ readonly userId: string; readonly deviceId: string }>,
+  content: Record<string, unknown>,
+): Promise<void> {
+  const crypto = from.client.getCrypto();
+  if (crypto === undefined) throw new Error(`${from.userId}: no crypto`);
+  const { eventType, batch } = await crypto.encryptToDeviceMessages(type, [...devices], content);
+  if (batch.length !== devices.length) {
+    throw new Error(`${from.userId} encrypted for ${batch.length} of ${devices.length} devices`);
+  }
+  const messages = new Map<string, Map<string, Record<string, unknown>>>();
+  for (const { userId, deviceId, payload } of batch) {
+    const forUser = messages.get(userId) ?? new Map<string, Record<string, unknown>>();
+    forUser.set(deviceId, payload);
+    messages.set(userId, forUser);
+  }
+  await from.client.sendToDevice(eventType, messages, `raw-${Date.now()}-${Math.random()}`);
+}
+
 /** `{user: [device, ...]}` for a list of devices. */
 export function recipientDevices(
   devices: ReadonlyArray<{ readonly userId: string; readonly deviceId: string }>,
