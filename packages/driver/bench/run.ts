@@ -61,12 +61,20 @@ async function main(): Promise<number> {
   print(`driver benchmarks (${config.mode}) on ${describe(host)}`);
   const world = new BenchWorld();
   const results: TableResult[] = [];
+  const failed: string[] = [];
   try {
     for (const [id, table] of tables) {
       const t0 = Date.now();
-      const result = await table(world);
-      results.push(result);
-      printTable(result);
+      try {
+        const result = await table(world);
+        results.push(result);
+        printTable(result);
+      } catch (error) {
+        // One table's failure is reported; the others still run and are written.
+        failed.push(id);
+        print();
+        print(`## ${id} FAILED: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+      }
       print(`(${id}: ${((Date.now() - t0) / 1000).toFixed(0)} s)`);
     }
   } finally {
@@ -82,7 +90,7 @@ async function main(): Promise<number> {
     `${targets.filter(met).length} of ${targets.length} targets met; the tables took ${seconds} s`,
   );
 
-  const dir = outputDir(only !== undefined);
+  const dir = outputDir(only !== undefined || failed.length > 0);
   await mkdir(dir, { recursive: true });
   const report = {
     mode: config.mode,
@@ -91,6 +99,7 @@ async function main(): Promise<number> {
     machine: host,
     tables: results,
     targets: targets.map((t) => ({ ...t, met: met(t) })),
+    failed,
   };
   await writeFile(join(dir, "driver.json"), `${JSON.stringify(report, null, 1)}\n`);
   await writeFile(
@@ -104,7 +113,7 @@ async function main(): Promise<number> {
   );
   print(`results: ${join(dir, "driver.json")}, ${join(dir, "driver.svg")}`);
 
-  let status = 0;
+  let status = failed.length > 0 ? 1 : 0;
   if (only === undefined) {
     for (const script of STANDALONE) {
       const path = join(here, script);

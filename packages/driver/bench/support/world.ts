@@ -42,6 +42,10 @@ export async function widgetOn(
     capabilities,
     advertisesFormats: ["org.matrix.msc3819.recipient_devices"],
   });
+  // matrix-widget-api gives up on a request after 10 s; a warm-up send of a large call (key
+  // claims for every device, on a busy machine) can take longer, and the benchmark waits.
+  frame.widgetApi.transport.timeoutSeconds = 300;
+  frame.clientApi.transport.timeoutSeconds = 300;
   const attachment = driver.attach(frame.clientApi, { roomId, roomEncrypted: true });
   await frame.load();
   await attachment.negotiated;
