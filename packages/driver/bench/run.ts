@@ -73,7 +73,9 @@ async function main(): Promise<number> {
         // One table's failure is reported; the others still run and are written.
         failed.push(id);
         print();
-        print(`## ${id} FAILED: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+        print(
+          `## ${id} FAILED: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+        );
       }
       print(`(${id}: ${((Date.now() - t0) / 1000).toFixed(0)} s)`);
     }

@@ -3,6 +3,7 @@
 // sending client with the driver and a widget, and a pair of federating Synapse servers.
 
 import "../../test-e2e/support/node-window.js";
+import { EventEmitter } from "node:events";
 import { ToDeviceDriver } from "@widget-todevice/driver";
 import { MatrixJsSdkTransport } from "@widget-todevice/driver/matrix-js-sdk";
 import {
@@ -26,6 +27,10 @@ const debugLog = console.debug;
 console.debug = (...args: unknown[]) => {
   if (!String(args[0]).startsWith("[MatrixRTCSession")) debugLog(...args);
 };
+
+// matrix-js-sdk ties each client's requests to one AbortSignal; a client of a 50-participant call
+// has more than Node's default of 10 in flight, which is expected here, not a leak.
+EventEmitter.defaultMaxListeners = 100;
 
 export const quietLogger = { warn: () => undefined, error: (m: string) => console.error(m) };
 
