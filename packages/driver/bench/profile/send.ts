@@ -24,6 +24,7 @@ import { lightFleet } from "../../test-e2e/support/light-device.js";
 import { encryptedRoom, startClient } from "../../test-e2e/support/matrix.js";
 import { keyContent } from "../reply.js";
 import { directSend, driverSend } from "../support/direct.js";
+import { longestStretch } from "../support/host-monitor.js";
 import { median } from "../support/stats.js";
 import { PING, quietLogger, widgetOn } from "../support/world.js";
 import { selfTimeByPlace } from "./self-time.js";
@@ -109,7 +110,7 @@ async function main(): Promise<void> {
     const timedDriver = async () => {
       marks = {};
       const t0 = performance.now();
-      await viaDriver();
+      add("driver: longest event-loop stretch", (await longestStretch(viaDriver)).ms);
       const t1 = performance.now();
       add("driver: total", t1 - t0);
       add("widget request to host (postMessage, widget API)", m("host:request") - t0);
@@ -150,7 +151,7 @@ async function main(): Promise<void> {
     const timedDirect = async () => {
       marks = {};
       const d0 = performance.now();
-      await direct();
+      add("direct: longest event-loop stretch", (await longestStretch(direct)).ms);
       const d1 = performance.now();
       add("direct: total", d1 - d0);
       add(

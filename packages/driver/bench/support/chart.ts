@@ -199,7 +199,8 @@ export function chartSvg(input: {
     text(20, HEIGHT - 14, input.caption, 'fill="#555"'),
   ];
   return [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" viewBox="0 0 ${WIDTH} ${HEIGHT}" font-family="sans-serif" font-size="11">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" viewBox="0 0 ${WIDTH} ${HEIGHT}" font-family="sans-serif" font-size="11" role="img" aria-labelledby="title">`,
+    `  <title id="title">${esc(`${input.title}: ${input.caption}`)}</title>`,
     ...body.map((element) => `  ${element}`),
     "</svg>",
     "",
