@@ -1,5 +1,14 @@
-import { cpSync, existsSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { createRequire } from "node:module";
+import { homedir } from "node:os";
 import { join } from "node:path";
 import type { Registry } from "@widget-todevice/registry";
 import { cleanEnv, run } from "./commands.js";
@@ -10,6 +19,28 @@ export type Manager = "npm" | "pnpm" | "yarn";
 const fixtures = join(import.meta.dirname, "..", "..", "fixtures");
 /** Yarn 4 as its own package publishes it: one JavaScript file, run by the Node under test. */
 const yarnJs = createRequire(import.meta.url).resolve("@yarnpkg/cli-dist/bin/yarn.js");
+
+/**
+ * Every run publishes our packages anew under the same versions, while Yarn's global cache keys
+ * a package by name and version: a copy cached by an earlier run would be installed instead of
+ * what this run published. Our scope is forgotten before each Yarn install; the rest stays cached.
+ */
+function forgetOurPackagesInYarnCache(): void {
+  const global = process.env.YARN_GLOBAL_FOLDER ?? join(homedir(), ".yarn", "berry");
+  const cache = join(global, "cache");
+  if (existsSync(cache)) {
+    for (const file of readdirSync(cache)) {
+      if (file.startsWith("@widget-todevice-")) rmSync(join(cache, file), { force: true });
+    }
+  }
+  // What the registries said, per registry host: the loopback registry's answers are stale too.
+  const metadata = join(global, "metadata", "npm");
+  if (existsSync(metadata)) {
+    for (const key of readdirSync(metadata)) {
+      rmSync(join(metadata, key, "127.0.0.1"), { recursive: true, force: true });
+    }
+  }
+}
 
 /** The TypeScript consumers, one per entry point; each prints JSON of what it observed. */
 export const ENTRIES = ["codec", "driver", "driver-matrix-js-sdk", "widget"] as const;
@@ -97,6 +128,7 @@ export async function createConsumer(options: {
       ].join("\n"),
     );
     writeFileSync(join(dir, "yarn.lock"), "");
+    forgetOurPackagesInYarnCache();
   } else {
     writeFileSync(join(dir, ".npmrc"), `@widget-todevice:registry=${registry.url}\n`);
   }
