@@ -20,11 +20,13 @@
  * Long strings are flat and distinct (`text`), as JSON.parse and structured clone make them:
  * `"x".repeat(n)` would share one rope and hide what a host keeps.
  *
- * Run: `pnpm --filter @widget-todevice/driver bench:abuse` (part of `pnpm bench`); node runs
- * with `--expose-gc`.
+ * Run: `pnpm --filter @widget-todevice/driver bench:abuse`, or `pnpm bench` (run.ts runs it after
+ * its tables). Started without `--expose-gc`, it runs itself again with it.
  */
 import "@widget-todevice/matrix-clients/node-window";
+import { spawnSync } from "node:child_process";
 import { setImmediate as nextTask } from "node:timers/promises";
+import { fileURLToPath } from "node:url";
 import {
   type ReceivedToDeviceMessage,
   ToDeviceDriver,
@@ -45,7 +47,6 @@ const MAX_RETAINED_BYTES = 8 * 1024 * 1024;
 console.log = () => undefined;
 const print = (line = "") => process.stdout.write(`${line}\n`);
 const gc = (globalThis as { gc?: () => void }).gc;
-if (gc === undefined) throw new Error("run with node --expose-gc (see package.json)");
 
 /** Alice's transport, with `/sendToDevice` ending in a counting sink. */
 class SinkTransport implements ToDeviceTransport {
@@ -350,10 +351,20 @@ function table(head: string[], rows: string[][]): void {
   for (const row of rows) print(line(row));
 }
 
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    console.error(error);
-    process.exit(1);
-  },
-);
+if (gc === undefined) {
+  // Started without `--expose-gc` (e.g. by run.ts): run again with it.
+  const again = spawnSync(
+    process.execPath,
+    ["--expose-gc", "--import", "tsx", fileURLToPath(import.meta.url)],
+    { stdio: "inherit", env: process.env },
+  );
+  process.exit(again.status ?? 1);
+} else {
+  main().then(
+    () => process.exit(0),
+    (error: unknown) => {
+      console.error(error);
+      process.exit(1);
+    },
+  );
+}

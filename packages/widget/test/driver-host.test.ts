@@ -182,7 +182,10 @@ describe("sending through the driver", () => {
       .catch((e: unknown) => e);
     expect(error).toMatchObject({ name: "ToDeviceSendError", reason: "host_refused" });
     expect((error as ToDeviceSendError).hostMessage).toMatch(/encrypt/i);
-    expect(contents(bobDevice)).toEqual([]);
+    // A barrier by the same path: once it is in, a refused message would have been too.
+    await alice.widget.send(PING, { [BOB]: ["BOBDEV"] }, { n: 60 });
+    await until(() => contents(bobDevice).length > 0, "the barrier");
+    expect(contents(bobDevice)).toEqual([{ n: 60 }]);
   });
 });
 
@@ -223,8 +226,13 @@ describe("receiving through the driver", () => {
     const alice = await embed(aliceDevice, "a1", ROOM, { send: [PING] });
     await alice.widget.send(PING, { [BOB]: ["BOBDEV"] }, { n: 8 }, { scope: {} });
     await until(() => inRoom.got.length === 1, "the message in the room");
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    expect(elsewhere.got).toEqual([]);
+    // A barrier from the same device to the same device, scoped to the other room: it arrives
+    // after the first, so once it is in, the first would have been too.
+    const aliceElsewhere = await embed(aliceDevice, "a2", OTHER_ROOM, { send: [PING] });
+    await aliceElsewhere.widget.send(PING, { [BOB]: ["BOBDEV"] }, { n: 80 }, { scope: {} });
+    await until(() => elsewhere.got.length > 0, "the barrier in the other room");
+    expect(elsewhere.got.map((m) => m.content.n)).toEqual([80]);
+    expect(inRoom.got.map((m) => m.content.n)).toEqual([8]);
   });
 
   test("content that fails the codec is reported, and the driver's delivery still succeeds", async () => {

@@ -12,10 +12,10 @@ import {
   encryptedRoom,
   eventually,
   type StartedClient,
-  sleep,
   startClient,
   stopAllClients,
   userWithDevices,
+  waitUntilClientKnows,
 } from "@widget-todevice/matrix-clients/matrix";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type E2eHost, hostOn, PING, receive, send } from "./support/widgets.js";
@@ -26,6 +26,15 @@ const pings = (c: StartedClient) => c.received.filter((r) => r.message.type === 
 const contents = (c: StartedClient) =>
   pings(c).map((r) => r.message.content as Record<string, unknown>);
 const ENVELOPE = ["keys", "recipient", "recipient_keys", "sender_device_keys"];
+
+/**
+ * Waits for a barrier: a message sent after the one that must not arrive, from the same device
+ * (Alice's) to the same device. Messages to one device arrive in order, so once the barrier is
+ * in, the earlier one would have been too.
+ */
+async function barrierAt(c: StartedClient, n: string): Promise<void> {
+  await eventually(() => contents(c).some((x) => x.n === n), `the barrier ${n} at ${c.deviceId}`);
+}
 
 let alice: StartedClient;
 let aliceHost: E2eHost;
@@ -71,8 +80,12 @@ describe("conformance 1: a stock matrix-widget-api widget, legacy format", () =>
       senderDevice: alice.deviceId,
     });
     // Only the addressed device got it.
-    await sleep(300);
-    expect(pings(bobDevice(1)).map((r) => r.message.content)).not.toContainEqual({
+    const other = bobDevice(1);
+    await frame.widgetApi.sendToDevice(PING, true, {
+      [other.userId]: { [other.deviceId]: { n: "c1-barrier" } },
+    });
+    await barrierAt(other, "c1-barrier");
+    expect(pings(other).map((r) => r.message.content)).not.toContainEqual({
       hello: "world",
     });
   });
@@ -91,7 +104,13 @@ describe("conformance 9: the room's encryption decides, never a downgrade", () =
       messages: { [b.userId]: { [b.deviceId]: { n: "downgrade" } } },
     });
     expect(reply.ok).toBe(false);
-    await sleep(500);
+    const barrier = await frame.send({
+      type: PING,
+      encrypted: true,
+      messages: { [b.userId]: { [b.deviceId]: { n: "downgrade-barrier" } } },
+    });
+    expect(barrier).toEqual({ ok: true, response: {} });
+    await barrierAt(b, "downgrade-barrier");
     expect(contents(b)).not.toContainEqual({ n: "downgrade" });
   });
 
@@ -207,8 +226,14 @@ describe("receiving: conformance 10 and 11 on Bob's client running the driver", 
     );
     const got = await eventually(() => inClear.frame.received[0], "the cleartext widget's message");
     expect(got).toEqual({ type: PING, sender: alice.userId, encrypted: false, content });
-    await sleep(500);
-    expect(inSecret.frame.received).toEqual([]);
+    // A barrier the widget in the encrypted room takes: encrypted, from Alice's device to the
+    // same device, after the cleartext one.
+    const { frame } = await aliceHost.widget({ roomId: clearRoom }, { capabilities: [send(PING)] });
+    await frame.widgetApi.sendToDevice(PING, true, {
+      [b.userId]: { [b.deviceId]: { hello: "barrier" } },
+    });
+    await eventually(() => inSecret.frame.received[0], "the barrier in the encrypted room");
+    expect(inSecret.frame.received.map((m) => m.content)).toEqual([{ hello: "barrier" }]);
   });
 });
 
@@ -269,7 +294,7 @@ describe("conformance 12: encrypted * reaches every device of the user", () => {
     const password = (carolSessions[0] as UserSession).password;
     const late = await startClient(await hs.login(c0.userId, password));
     // Synapse tells Alice's client through /sync that Carol's device list changed.
-    await sleep(1_000);
+    await waitUntilClientKnows(alice, c0.userId, late.deviceId);
     const reply = await frame.send({
       type: PING,
       recipient_devices: { [c0.userId]: ["*"] },
@@ -368,7 +393,15 @@ describe("outgoing trust", () => {
     expect(reply.ok).toBe(false);
     if (!reply.ok)
       expect(reply.data.failures).toEqual({ [b.userId]: { [b.deviceId]: "withheld" } });
-    await sleep(300);
+    // The barrier goes from a host that trusts Bob's device, on the same client.
+    const { frame: open } = await aliceHost.widget(
+      { roomId: clearRoom },
+      { capabilities: [send(PING)] },
+    );
+    await open.widgetApi.sendToDevice(PING, true, {
+      [b.userId]: { [b.deviceId]: { n: "withheld-barrier" } },
+    });
+    await barrierAt(b, "withheld-barrier");
     expect(contents(b)).not.toContainEqual({ n: "withheld" });
   });
 

@@ -44,6 +44,22 @@ const userIds = () => [...new Set(fleet.map((d) => d.userId))];
 // About 58 KB per device once encrypted (Olm ciphertext in base64 plus the envelope).
 const PAD = 42_000;
 
+/**
+ * Syncs `devices` until each has a message with content `n` (a barrier: sent after the messages
+ * a test checks, from Alice's device to the same devices; messages to one device arrive in
+ * order, so once it is in, any earlier one, a second copy included, would have arrived too).
+ */
+async function syncUntilEach(devices: ReadonlyArray<LightDevice>, n: string): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  let missing = devices;
+  while (missing.length > 0) {
+    if (Date.now() > deadline) throw new Error(`${missing.length} devices never got ${n}`);
+    await mapLimited(missing, 8, (d) => d.sync());
+    missing = missing.filter((d) => !d.received.some((r) => r.content.n === n));
+    if (missing.length > 0) await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
 describe("large fan-outs to another server", () => {
   it("75 devices on hs2, about 4 MB of Olm ciphertext: every device decrypts one copy", async () => {
     const { frame } = await host.widget(
@@ -66,6 +82,13 @@ describe("large fan-outs to another server", () => {
       if (missing.length > 0) await new Promise((r) => setTimeout(r, 250));
     }
     const delivered = Date.now() - started;
+    const barrier = await frame.send({
+      type: PING,
+      recipient_devices: Object.fromEntries(userIds().map((u) => [u, ["*"]])),
+      content: { n: "big-barrier" },
+    });
+    expect(barrier).toEqual({ ok: true, response: {} });
+    await syncUntilEach(fleet, "big-barrier");
     for (const device of fleet) {
       const copies = device.received.filter((r) => r.type === PING && r.content.n === "big");
       expect(copies, `${device.userId} ${device.deviceId}`).toHaveLength(1);
@@ -108,12 +131,22 @@ describe("large fan-outs to another server", () => {
     ) {
       await mapLimited(rest, 8, (d) => d.sync());
     }
+    // The barrier goes to every device of the send, the one refused as too large included.
+    const barrier: Record<string, Record<string, unknown>> = {};
+    for (const d of [big, ...rest]) {
+      barrier[d.userId] ??= {};
+      (barrier[d.userId] as Record<string, unknown>)[d.deviceId] = { n: "mixed-barrier" };
+    }
+    expect(await frame.send({ type: PING, encrypted: true, messages: barrier })).toEqual({
+      ok: true,
+      response: {},
+    });
+    await syncUntilEach([big, ...rest], "mixed-barrier");
     for (const d of rest)
       expect(
         d.received.filter((r) => r.content.n === "mixed"),
         d.deviceId,
       ).toHaveLength(1);
-    await big.sync();
     expect(big.received.filter((r) => r.content.n === "mixed")).toEqual([]);
   });
 });

@@ -12,15 +12,16 @@ import {
   encryptedRoom,
   eventually,
   type StartedClient,
-  sleep,
+  sendEncrypted,
   startClient,
   stopAllClients,
   userWithDevices,
   waitForDeviceKeys,
+  waitUntilClientKnows,
 } from "@widget-todevice/matrix-clients/matrix";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { serverOf, startTestFederation, type TestFederation } from "./support/federation.js";
-import { packageWidget } from "./support/package-widget.js";
+import { type PackageWidget, packageWidget } from "./support/package-widget.js";
 import { type E2eHost, hostOn, PING } from "./support/widgets.js";
 
 let fed: TestFederation;
@@ -65,6 +66,12 @@ afterAll(async () => {
 const pings = (c: StartedClient) => c.received.filter((r) => r.message.type === PING);
 const withN = (c: StartedClient, n: string) =>
   pings(c).filter((r) => (r.message.content as { n?: string }).n === n);
+/** The `n` of each message a widget got, in order. */
+const ns = (widget: PackageWidget) => widget.received.map((m) => (m.content as { n?: string }).n);
+
+// Absence is proved with a barrier: a message sent after the one that must not arrive (or must
+// not arrive twice), from the same device to the same device. Messages to one device arrive in
+// order, across federation too, so once the barrier is in, the earlier one would have been.
 
 describe("a widget on hs1 sends to devices on hs2", () => {
   it("users and rooms really span two servers", () => {
@@ -105,8 +112,20 @@ describe("a widget on hs1 sends to devices on hs2", () => {
     // Bob's second device (no driver) decrypted its own copy.
     const other = await eventually(() => withN(b1, "encrypted")[0], "Bob's second device");
     expect(other.encryptionInfo?.senderDevice).toBe(alice.deviceId);
-    await sleep(300);
-    expect(receiver.received).toHaveLength(1);
+    const barrier = await sender.widget.send(
+      PING,
+      { [b0.userId]: [b0.deviceId, b1.deviceId] },
+      { n: "encrypted-barrier" },
+      { encrypted: true },
+    );
+    expect(barrier.failures).toEqual({});
+    await eventually(
+      () => ns(receiver).includes("encrypted-barrier"),
+      "the barrier at Bob's widget",
+      20_000,
+    );
+    await eventually(() => withN(b1, "encrypted-barrier")[0], "the barrier at Bob's second device");
+    expect(ns(receiver)).toEqual(["encrypted", "encrypted-barrier"]);
     expect(withN(b1, "encrypted")).toHaveLength(1);
     console.info(`federated encrypted send to a widget: ${ms} ms`);
   });
@@ -136,7 +155,15 @@ describe("a widget on hs1 sends to devices on hs2", () => {
       const copy = await eventually(() => withN(b, "clear-star")[0], `clear-star at ${b.deviceId}`);
       expect(copy.encryptionInfo).toBeNull();
     }
-    await sleep(300);
+    const barrier = await sender.widget.send(
+      PING,
+      { [b0.userId]: "*" },
+      { n: "clear-star-barrier" },
+      { encrypted: false },
+    );
+    expect(barrier.failures).toEqual({});
+    for (const b of bob)
+      await eventually(() => withN(b, "clear-star-barrier")[0], `the barrier at ${b.deviceId}`);
     for (const b of bob) expect(withN(b, "clear-star")).toHaveLength(1);
   });
 
@@ -169,7 +196,15 @@ describe("a widget on hs1 sends to devices on hs2", () => {
       const got = await eventually(() => withN(b, "star-2")[0], `star-2 at ${b.deviceId}`, 20_000);
       expect(got.encryptionInfo?.senderDevice).toBe(alice.deviceId);
     }
-    await sleep(300);
+    const barrier = await sender.widget.send(
+      PING,
+      { [bobId]: "*" },
+      { n: "star-barrier" },
+      { encrypted: true },
+    );
+    expect(barrier.failures).toEqual({});
+    for (const b of [...bob, late])
+      await eventually(() => withN(b, "star-barrier")[0], `the barrier at ${b.deviceId}`, 20_000);
     for (const b of [...bob, late]) expect(withN(b, "star-2")).toHaveLength(1);
   });
 
@@ -185,7 +220,7 @@ describe("a widget on hs1 sends to devices on hs2", () => {
     });
     // hs2 tells hs1 (an EDU), hs1 tells Alice's client through /sync.
     await waitForDeviceKeys(fed.hs1, aliceSession, carolId, late.deviceId);
-    await sleep(1_000);
+    await waitUntilClientKnows(alice, carolId, late.deviceId);
     const reply = await sender.widget.send(PING, { [carolId]: "*" }, { n: "room-2" });
     expect(reply.failures).toEqual({});
     for (const c of [...carol, late]) {
@@ -222,11 +257,30 @@ describe("scoped messages in a room that spans both servers", () => {
       n: "scoped",
       scope: { room_id: spanningRoom, id: "org.example.app" },
     });
-    await sleep(500);
-    expect(elsewhere.received).toEqual([]);
-    expect(inRoom.received).toHaveLength(1);
-    // The driver dropped it for the other widget: scoped to another room.
-    expect(elsewhere.attachment.stats.dropped).toMatchObject({ other_room: 1 });
+    // Two barriers from Alice's device to Carol's: one scoped to the same room (for the widget in
+    // the room), then one scoped to the other room, encrypted by Alice's client itself (none of
+    // her widgets sits in Carol's room).
+    const c0 = carol[0] as StartedClient;
+    const barrier = await sender.widget.send(
+      PING,
+      { [carolId]: [c0.deviceId] },
+      { n: "scoped-barrier" },
+      { scope: { id: "org.example.app" } },
+    );
+    expect(barrier.failures).toEqual({});
+    await sendEncrypted(alice, PING, [c0], {
+      n: "elsewhere-barrier",
+      scope: { room_id: carolRoom, id: "org.example.app" },
+    });
+    await eventually(
+      () => ns(elsewhere).includes("elsewhere-barrier"),
+      "the barrier in the other room",
+      20_000,
+    );
+    expect(ns(elsewhere)).toEqual(["elsewhere-barrier"]);
+    expect(ns(inRoom)).toEqual(["scoped", "scoped-barrier"]);
+    // The driver dropped both scoped ones for the other widget: scoped to another room.
+    expect(elsewhere.attachment.stats.dropped).toMatchObject({ other_room: 2 });
   });
 
   it("hs2 -> hs1: a scoped reply from Carol's widget in the room reaches Alice's widget in the room only", async () => {
@@ -247,8 +301,18 @@ describe("scoped messages in a room that spans both servers", () => {
       sender_device: (carol[0] as StartedClient).deviceId,
       scope: { room_id: spanningRoom },
     });
-    await sleep(500);
-    expect(elsewhere.received).toEqual([]);
+    // A barrier from Carol's device to Alice's, scoped to the other widget's room, encrypted by
+    // Carol's client itself (none of her widgets sits in Alice's room).
+    await sendEncrypted(carol[0] as StartedClient, PING, [alice], {
+      n: "elsewhere-barrier",
+      scope: { room_id: clearRoom, id: "org.example.app" },
+    });
+    await eventually(
+      () => ns(elsewhere).includes("elsewhere-barrier"),
+      "the barrier in the other room",
+      20_000,
+    );
+    expect(ns(elsewhere)).toEqual(["elsewhere-barrier"]);
   });
 });
 
@@ -288,7 +352,14 @@ describe("receiving on hs1 from hs2", () => {
       encrypted: false,
       content: { n: "back-clear" },
     });
-    await sleep(300);
-    expect(receiver.received).toHaveLength(2);
+    const barrier = await clearSender.widget.send(
+      PING,
+      { [alice.userId]: [alice.deviceId] },
+      { n: "back-barrier" },
+      { encrypted: false },
+    );
+    expect(barrier.failures).toEqual({});
+    await eventually(() => ns(receiver).includes("back-barrier"), "the barrier", 20_000);
+    expect(ns(receiver)).toEqual(["back-encrypted", "back-clear", "back-barrier"]);
   });
 });

@@ -27,6 +27,8 @@ export interface ProxiedSend {
   /** Whether Synapse saw (and accepted) the request. */
   readonly forwarded: boolean;
   readonly messageCount: number;
+  /** The devices the request addressed, by user (`*` as sent). */
+  readonly recipients: Readonly<Record<string, ReadonlyArray<string>>>;
   readonly bodyBytes: number;
   readonly at: number;
 }
@@ -87,12 +89,19 @@ export class FaultProxy {
         (n, devices) => n + Object.keys(devices).length,
         0,
       );
+      const recipients = Object.fromEntries(
+        Object.entries(parsed.messages ?? {}).map(([user, devices]) => [
+          user,
+          Object.keys(devices),
+        ]),
+      );
       this.sends.push({
         txnId: decodeURIComponent(match[2] ?? ""),
         eventType: decodeURIComponent(match[1] ?? ""),
         outcome,
         forwarded,
         messageCount,
+        recipients,
         bodyBytes: body.length,
         at: Date.now(),
       });

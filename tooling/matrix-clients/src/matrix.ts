@@ -118,6 +118,55 @@ export async function waitForDeviceKeys(
   }
 }
 
+/**
+ * Waits until `observer`'s client knows `deviceId` of `userId` from its own store (no download
+ * forced): for a user it tracks, after /sync reported the device-list change and the client
+ * queried the new keys.
+ */
+export async function waitUntilClientKnows(
+  observer: StartedClient,
+  userId: string,
+  deviceId: string,
+  timeoutMs = 20_000,
+): Promise<void> {
+  const crypto = observer.client.getCrypto();
+  if (crypto === undefined) throw new Error(`${observer.userId}: no crypto`);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const devices = await crypto.getUserDeviceInfo([userId], false);
+    if (devices.get(userId)?.has(deviceId) === true) return;
+    if (Date.now() > deadline) {
+      throw new Error(`${observer.userId}'s client never learnt ${userId} ${deviceId}`);
+    }
+    await sleep(25);
+  }
+}
+
+/**
+ * Sends `content` Olm-encrypted from `from`'s device to `devices`, straight through matrix-js-sdk
+ * (no driver), and resolves once the homeserver accepted it. `from` must know the devices.
+ */
+export async function sendEncrypted(
+  from: StartedClient,
+  type: string,
+  devices: ReadonlyArray<{ readonly userId: string; readonly deviceId: string }>,
+  content: Record<string, unknown>,
+): Promise<void> {
+  const crypto = from.client.getCrypto();
+  if (crypto === undefined) throw new Error(`${from.userId}: no crypto`);
+  const { eventType, batch } = await crypto.encryptToDeviceMessages(type, [...devices], content);
+  if (batch.length !== devices.length) {
+    throw new Error(`${from.userId} encrypted for ${batch.length} of ${devices.length} devices`);
+  }
+  const messages = new Map<string, Map<string, Record<string, unknown>>>();
+  for (const { userId, deviceId, payload } of batch) {
+    const forUser = messages.get(userId) ?? new Map<string, Record<string, unknown>>();
+    forUser.set(deviceId, payload);
+    messages.set(userId, forUser);
+  }
+  await from.client.sendToDevice(eventType, messages, `raw-${Date.now()}-${Math.random()}`);
+}
+
 /** `{user: [device, ...]}` for a list of devices. */
 export function recipientDevices(
   devices: ReadonlyArray<{ readonly userId: string; readonly deviceId: string }>,
