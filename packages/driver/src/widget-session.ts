@@ -152,7 +152,9 @@ export class WidgetSession implements WidgetAttachment {
 
   private reply(request: IWidgetApiRequest, response: IWidgetApiResponseData): void {
     try {
-      this.api.transport.reply(request, response);
+      // `reply` spreads the request into the answer: without its `data`, a large or hostile
+      // request is not cloned back to the widget (nothing reads it there; requestId matches).
+      this.api.transport.reply({ ...request, data: {} }, response);
     } catch (error) {
       this.services.logger.warn(`could not answer widget ${this.api.widget.id}`, error);
     }
