@@ -9,6 +9,13 @@ import { sha256Key } from "./msgid-key.js";
  */
 export const DUPLICATE_ENTRY_BYTES = 96;
 
+/**
+ * The longest msgid that is remembered. A real one is a short random string; hashing a longer
+ * one on every arrival would let one sender make the host hash megabytes per sync. Copies of a
+ * message with a longer msgid are all delivered: only its own sender can lose by that.
+ */
+export const MAX_MSGID_LENGTH = 255;
+
 export class DuplicateFilter {
   // Insertion order is arrival order: the first key is the oldest.
   private readonly seen = new Set<string>();

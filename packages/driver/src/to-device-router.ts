@@ -6,7 +6,7 @@ import {
   type JsonObject,
   type ToWidgetMessage,
 } from "@widget-todevice/codec";
-import { DuplicateFilter } from "./duplicate-filter.js";
+import { DuplicateFilter, MAX_MSGID_LENGTH } from "./duplicate-filter.js";
 import { consoleLogger, type DriverLogger } from "./logger.js";
 import {
   DEFAULT_PRE_NEGOTIATION,
@@ -346,7 +346,10 @@ export class ToDeviceRouter {
     if (key === undefined) {
       const { sender, type, content } = received.message;
       const msgid = (content as JsonObject)[MSGID];
-      key = typeof msgid === "string" ? DuplicateFilter.keyOf(sender, type, msgid) : null;
+      key =
+        typeof msgid === "string" && msgid.length <= MAX_MSGID_LENGTH
+          ? DuplicateFilter.keyOf(sender, type, msgid)
+          : null;
       this.duplicateKeys.set(received, key);
     }
     return key ?? undefined;

@@ -7,6 +7,7 @@
 import type { ToWidgetMessage } from "@widget-todevice/codec";
 import fc from "fast-check";
 import { describe, expect, it, vi } from "vitest";
+import { DuplicateFilter, MAX_MSGID_LENGTH } from "../src/duplicate-filter.js";
 import {
   DEFAULT_DEDUP_MAX_BYTES,
   DEFAULT_PRE_NEGOTIATION,
@@ -46,25 +47,39 @@ const ALICE = "@alice:example.org";
 const MALLORY = "@mallory:example.org";
 
 describe("de-duplication memory", () => {
-  it("1,000 messages with 60 KB msgids keep at most dedupMaxBytes", () => {
+  it("1,000 messages with the longest msgids keep at most dedupMaxBytes", () => {
     const router = new ToDeviceRouter({ logger: new RecordingLogger() });
     const widget = fakeWidget();
     const route = router.addWidget(widget);
     route.negotiated(["legacy"]);
-    const long = "x".repeat(60_000);
+    const long = "x".repeat(MAX_MSGID_LENGTH - 3);
     for (let i = 0; i < 1_000; i++)
-      router.receive(from(ALICE, { "org.matrix.msgid": `${long}${i}` }));
+      router.receive(from(ALICE, { "org.matrix.msgid": `${long}${String(i).padStart(3, "0")}` }));
     expect(widget.got).toHaveLength(1_000);
     const { retained } = route.stats;
     expect(retained.dedupEntries).toBeGreaterThan(0);
     expect(retained.dedupBytes).toBeLessThanOrEqual(DEFAULT_DEDUP_MAX_BYTES);
     expect(retained.retainedBytes).toBe(retained.dedupBytes + retained.bufferedBytes);
-    // The newest long msgid is still remembered, whole: a copy is a duplicate...
+    // The newest msgid is still remembered, whole: a copy is a duplicate...
     router.receive(from(ALICE, { "org.matrix.msgid": `${long}999` }));
     expect(route.stats.dropped.duplicate).toBe(1);
     // ...and one that differs in its last character is not.
     router.receive(from(ALICE, { "org.matrix.msgid": `${long}99x` }));
     expect(widget.got).toHaveLength(1_001);
+  });
+
+  it("does not hash or remember a msgid longer than MAX_MSGID_LENGTH: its copies are delivered", () => {
+    const router = new ToDeviceRouter({ logger: new RecordingLogger() });
+    const widget = fakeWidget();
+    const route = router.addWidget(widget);
+    route.negotiated(["legacy"]);
+    const keyOf = vi.spyOn(DuplicateFilter, "keyOf");
+    const huge = "x".repeat(60_000);
+    for (let i = 0; i < 3; i++) router.receive(from(ALICE, { "org.matrix.msgid": huge }));
+    expect(keyOf).not.toHaveBeenCalled();
+    keyOf.mockRestore();
+    expect(widget.got).toHaveLength(3);
+    expect(route.stats.retained.dedupEntries).toBe(0);
   });
 
   it("forgets the oldest msgids once dedupMaxBytes is reached", () => {
