@@ -5,6 +5,7 @@
  * `check()` compares after every step. Time is fake: retries and `retry_after_ms` cost nothing.
  */
 import { vi } from "vitest";
+import { MAX_MSGID_LENGTH } from "../../src/duplicate-filter.js";
 import {
   type ReceivedToDeviceMessage,
   ToDeviceDriver,
@@ -561,11 +562,12 @@ export class ModelRun {
     const scopedMode = widget.binding.roomId !== null && widget.formats.has("scoped");
     if (scopedMode && spec.scope !== "own_room") return;
     let maybeDuplicate = false;
-    if (msgid !== undefined) {
+    // A msgid longer than MAX_MSGID_LENGTH is not remembered: every copy is delivered.
+    if (msgid !== undefined && msgid.length <= MAX_MSGID_LENGTH) {
       const key = `${spec.from}\n${type}\n${msgid}`;
       const earlier = widget.seen.get(key);
-      // A duplicate of a delivered message is dropped; whatever its msgid's length, the
-      // memory costs a fixed size per msgid, so a run never outgrows it.
+      // A duplicate of a delivered message is dropped; the memory costs a fixed size per
+      // msgid, so a run never outgrows it.
       if (earlier === "delivered") return;
       // The first may have been lost before negotiation: then this one is no duplicate.
       maybeDuplicate = earlier === "maybe";
