@@ -241,3 +241,34 @@ describe("a large send gives the host's event loop a turn", () => {
     expect(turns).toBeGreaterThanOrEqual(2);
   });
 });
+
+describe("a small send takes no turn it does not need", () => {
+  it("goes on in the same task after a slow device list lookup, for 100 devices", async () => {
+    // The lookup answers from a timer, well after the send's first slice began.
+    class SlowLookup extends RecordingTransport {
+      onAnswer: () => void = () => undefined;
+      override async getUserDevices(userIds: ReadonlyArray<string>) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        this.onAnswer();
+        return new Map(userIds.map((userId) => [userId, deviceIds(100)]));
+      }
+    }
+    const transport = new SlowLookup();
+    let settled = false;
+    // Another macrotask of the host, armed when the lookup answers: it runs only if the send
+    // gives way before it is done.
+    let turns = 0;
+    transport.onAnswer = () =>
+      setImmediate(() => {
+        if (!settled) turns++;
+      });
+    const result = await sender(transport)
+      .send(request({ n: 1 }, { [BOB]: ["*"] }, true), globalWidget())
+      .finally(() => {
+        settled = true;
+      });
+    expect(result).toEqual({ kind: "delivered" });
+    expect(transport.sent.flatMap((r) => r.messages)).toHaveLength(100);
+    expect(turns).toBe(0);
+  });
+});
