@@ -38,8 +38,22 @@ export class ChunkBuilder {
   private readonly chunks: SizedMessage[][] = [];
   private current: SizedMessage[] = [];
   private currentBytes = 0;
+  private added = 0;
+  private addedBytes = 0;
 
   constructor(private readonly limits: ChunkLimits) {}
+
+  /**
+   * About how many more messages, of the size of those added so far, close the open request;
+   * `undefined` before the first message.
+   */
+  messagesToClose(): number | undefined {
+    if (this.added === 0) return undefined;
+    const average = this.addedBytes / this.added;
+    const byCount = this.limits.maxMessagesPerRequest - this.current.length;
+    const byBytes = Math.floor((this.limits.maxBytesPerRequest - this.currentBytes) / average);
+    return Math.max(0, Math.min(byCount, byBytes)) + 1;
+  }
 
   add(message: SizedMessage): void {
     const bytes = entryBytes(message);
@@ -53,6 +67,13 @@ export class ChunkBuilder {
     }
     this.current.push(message);
     this.currentBytes += bytes;
+    this.added++;
+    this.addedBytes += bytes;
+  }
+
+  /** The requests closed so far, handed over once: later messages go to the open one. */
+  takeClosed(): ReadonlyArray<ReadonlyArray<SizedMessage>> {
+    return this.chunks.splice(0);
   }
 
   /** The requests, the last one closed. */

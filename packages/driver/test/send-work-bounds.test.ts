@@ -272,3 +272,78 @@ describe("a small send takes no turn it does not need", () => {
     expect(turns).toBe(0);
   });
 });
+
+describe("a large encrypted send uploads while it encrypts", () => {
+  /** Records when encryption calls start and end and when requests leave. */
+  class TimelineTransport extends RecordingTransport {
+    readonly events: string[] = [];
+    readonly encryptedFor: Array<ReadonlyArray<DeviceAddress>> = [];
+    inFlight = 0;
+    mostInFlight = 0;
+    override async encryptToDeviceMessages(
+      eventType: string,
+      devices: ReadonlyArray<DeviceAddress>,
+      content: JsonObject,
+    ): Promise<EncryptedBatch> {
+      this.events.push("encrypt");
+      this.encryptedFor.push(devices);
+      // Encryption takes a while, as Olm's does: a macrotask per call.
+      await new Promise((resolve) => setImmediate(resolve));
+      const batch = await super.encryptToDeviceMessages(eventType, devices, content);
+      this.events.push("encrypted");
+      return batch;
+    }
+    override async sendToDevice(eventType: string, messages: ReadonlyArray<DeviceMessage>) {
+      this.events.push("send");
+      this.inFlight++;
+      this.mostInFlight = Math.max(this.mostInFlight, this.inFlight);
+      await new Promise((resolve) => setImmediate(resolve));
+      await super.sendToDevice(eventType, messages);
+      this.inFlight--;
+    }
+  }
+
+  const users = Array.from({ length: 10 }, (_, i) => `@u${i}:example.org`);
+  const lists = new Map(users.map((userId) => [userId, deviceIds(100)]));
+
+  it("sends its first request before the last device is encrypted, each device once, in the fewest requests", async () => {
+    const transport = new TimelineTransport(lists);
+    const result = await sender(transport).send(
+      request({ pad: "x".repeat(1_200) }, Object.fromEntries(users.map((u) => [u, ["*"]])), true),
+      globalWidget(),
+    );
+    expect(result).toEqual({ kind: "delivered" });
+    expect(transport.events.indexOf("send")).toBeLessThan(
+      transport.events.lastIndexOf("encrypted"),
+    );
+    const sentTo = transport.sent.flatMap((r) =>
+      r.messages.map((m) => `${m.userId} ${m.deviceId}`),
+    );
+    expect(sentTo).toHaveLength(1_000);
+    expect(new Set(sentTo).size).toBe(1_000);
+    // ~1.2 KB ciphertexts: 1.25 MB fit in two requests of the default limits.
+    expect(transport.sent).toHaveLength(2);
+    expect(transport.mostInFlight).toBeLessThanOrEqual(4);
+  });
+
+  it("names every user in its first encryption call, so sessions are claimed once", async () => {
+    const transport = new TimelineTransport(lists);
+    await sender(transport).send(
+      request({ pad: "x".repeat(1_200) }, Object.fromEntries(users.map((u) => [u, ["*"]])), true),
+      globalWidget(),
+    );
+    expect(transport.encryptedFor.length).toBeGreaterThan(1);
+    expect(new Set(transport.encryptedFor[0]?.map((d) => d.userId))).toEqual(new Set(users));
+    expect(transport.encryptedFor.flat()).toHaveLength(1_000);
+  });
+
+  it("encrypts a send to 200 devices in one call", async () => {
+    const transport = new TimelineTransport(new Map([[BOB, deviceIds(200)]]));
+    await sender(transport).send(
+      request({ pad: "x".repeat(1_200) }, { [BOB]: ["*"] }, true),
+      globalWidget(),
+    );
+    expect(transport.encryptCalls).toBe(1);
+    expect(transport.sent).toHaveLength(1);
+  });
+});
