@@ -36,6 +36,7 @@ function jsonStringBytes(text: string): number {
  */
 export function jsonByteLength(value: JsonValue): number {
   if (typeof value === "string") return jsonStringBytes(value);
+  if (typeof value === "number") return Number.isFinite(value) ? String(value).length : 4;
   if (value === null || typeof value !== "object") return String(JSON.stringify(value)).length;
   if (Array.isArray(value)) {
     // `[` `]` and a comma between items; an item `JSON.stringify` cannot write becomes `null`.
