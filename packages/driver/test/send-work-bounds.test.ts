@@ -347,3 +347,36 @@ describe("a large encrypted send uploads while it encrypts", () => {
     expect(transport.sent).toHaveLength(1);
   });
 });
+
+describe("a deadline in the middle of a pipelined send", () => {
+  it("keeps what left, reports the devices not encrypted yet as deadline, and sends no more", async () => {
+    // The second encryption call never ends: the deadline passes while it runs.
+    class StallsAfterFirstBatch extends RecordingTransport {
+      override async encryptToDeviceMessages(
+        eventType: string,
+        devices: ReadonlyArray<DeviceAddress>,
+        content: JsonObject,
+      ): Promise<EncryptedBatch> {
+        if (this.encryptCalls === 1) return new Promise<never>(() => undefined);
+        return super.encryptToDeviceMessages(eventType, devices, content);
+      }
+    }
+    const transport = new StallsAfterFirstBatch(new Map([[BOB, deviceIds(1_000)]]));
+    const result = await sender(transport, {
+      chunkLimits: { maxMessagesPerRequest: 100, maxBytesPerRequest: 1_000_000 },
+    }).send(request({ n: 1 }, { [BOB]: ["*"] }, true), {
+      ...globalWidget(),
+      answerDeadlineMs: 100,
+    });
+    // The first batch (256 devices) filled two requests, which left; the rest did not.
+    const delivered = transport.sent.flatMap((r) => r.messages.map((m) => m.deviceId));
+    expect(transport.sent).toHaveLength(2);
+    expect(delivered).toHaveLength(200);
+    expect(result.kind).toBe("delivered");
+    if (result.kind !== "delivered") return;
+    const failures = result.failures?.[BOB] ?? {};
+    expect(Object.keys(failures)).toHaveLength(800);
+    expect(new Set(Object.values(failures))).toEqual(new Set(["deadline"]));
+    for (const deviceId of delivered) expect(failures[deviceId]).toBeUndefined();
+  });
+});
