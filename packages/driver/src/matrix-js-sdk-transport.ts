@@ -204,7 +204,12 @@ export class MatrixJsSdkTransport implements ToDeviceTransport {
     const cached = this.deviceCache.get(userId, now);
     if (cached === undefined) return undefined;
     const queried = this.lastQueried.get(userId, now);
-    if (queried !== undefined && now - queried.at >= this.deviceListMaxAgeMs) return undefined;
+    if (queried !== undefined && now - queried.at >= this.deviceListMaxAgeMs) {
+      // Due for a query only while no shared encrypted room keeps the list up to date: a user
+      // who joined one since is kept current by `/sync`, and the cached list is good.
+      if (!this.sharesEncryptedRoom(userId)) return undefined;
+      this.lastQueried.delete(userId);
+    }
     return cached.value;
   }
 
