@@ -10,14 +10,17 @@ export interface ChunkLimits {
 }
 
 /**
- * Defaults: an Element Call key is ~1.7 KB per Olm ciphertext, so 100 of them are ~170 KB, a
- * body every homeserver and reverse proxy accepts (nginx's default `client_max_body_size` is
- * 1 MiB). 256 KiB keeps larger contents well under that too, and 100 messages matches the most
- * to-device events one `/sync` returns, so one request is at most one sync of the receiver.
+ * Defaults: as few requests as a reverse proxy in front of the homeserver lets through. Synapse
+ * accepts far larger to-device requests, but nginx's default `client_max_body_size` is 1 MiB:
+ * 1,000,000 counted bytes leave room for the body's wrapping. An Element Call key is ~1.7 KB per
+ * Olm ciphertext, so a fan-out to 1,000 devices is two requests (sent side by side), not ten.
+ * 1,000 messages bound a request of small cleartext contents (the homeserver stores one request
+ * in one database transaction); each receiving device gets one message per request whatever
+ * the count, so the count is no concern of the receivers' `/sync`.
  */
 export const DEFAULT_CHUNK_LIMITS: ChunkLimits = {
-  maxMessagesPerRequest: 100,
-  maxBytesPerRequest: 262_144,
+  maxMessagesPerRequest: 1_000,
+  maxBytesPerRequest: 1_000_000,
 };
 
 export interface SizedMessage extends DeviceMessage {
@@ -35,8 +38,22 @@ export class ChunkBuilder {
   private readonly chunks: SizedMessage[][] = [];
   private current: SizedMessage[] = [];
   private currentBytes = 0;
+  private added = 0;
+  private addedBytes = 0;
 
   constructor(private readonly limits: ChunkLimits) {}
+
+  /**
+   * About how many more messages, of the size of those added so far, close the open request;
+   * `undefined` before the first message.
+   */
+  messagesToClose(): number | undefined {
+    if (this.added === 0) return undefined;
+    const average = this.addedBytes / this.added;
+    const byCount = this.limits.maxMessagesPerRequest - this.current.length;
+    const byBytes = Math.floor((this.limits.maxBytesPerRequest - this.currentBytes) / average);
+    return Math.max(0, Math.min(byCount, byBytes)) + 1;
+  }
 
   add(message: SizedMessage): void {
     const bytes = entryBytes(message);
@@ -50,6 +67,13 @@ export class ChunkBuilder {
     }
     this.current.push(message);
     this.currentBytes += bytes;
+    this.added++;
+    this.addedBytes += bytes;
+  }
+
+  /** The requests closed so far, handed over once: later messages go to the open one. */
+  takeClosed(): ReadonlyArray<ReadonlyArray<SizedMessage>> {
+    return this.chunks.splice(0);
   }
 
   /** The requests, the last one closed. */

@@ -4,9 +4,12 @@ import {
   InMemoryTransport,
   type SimulatedDevice,
 } from "./in-memory-transport.js";
-import { jsonByteLength } from "./message-size.js";
+import { utf8Length } from "./message-size.js";
 import { randomKey } from "./olm-envelope.js";
 import { type DeviceAddress, type DeviceMessage, SendToDeviceError } from "./transport.js";
+
+/** Counted as the homeserver counts: the UTF-8 bytes of the JSON it received. */
+const serialisedBytes = (value: unknown): number => utf8Length(JSON.stringify(value));
 
 // A homeserver in one process or page, with the to-device semantics measured on Synapse:
 // `*` fan-out, per-device order, silent drop of unknown device IDs, 413 for the whole request
@@ -184,7 +187,7 @@ export class InMemoryHomeserver {
         eventType,
         txnId,
         messageCount: messages.length,
-        bodyBytes: jsonByteLength({ messages: body }),
+        bodyBytes: serialisedBytes({ messages: body }),
         outcome,
         delivered,
       });
@@ -214,7 +217,7 @@ export class InMemoryHomeserver {
       throw new SendToDeviceError("The connection was dropped");
     }
     // Like Synapse: one oversized message fails the whole request, nothing is delivered.
-    const oversized = messages.find((m) => jsonByteLength(m.content) > this.maxMessageBytes);
+    const oversized = messages.find((m) => serialisedBytes(m.content) > this.maxMessageBytes);
     if (oversized !== undefined) {
       record(413, false);
       throw new SendToDeviceError(

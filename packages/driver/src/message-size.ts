@@ -18,13 +18,45 @@ export function utf8Length(text: string): number {
   return bytes;
 }
 
-const NON_ASCII = /[\u0080-\uffff]/;
+// The characters `JSON.stringify` does not write as one byte each: the quote and backslash, the
+// controls (escaped), and everything beyond ASCII (UTF-8, or escaped when a lone surrogate).
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it finds
+const NEEDS_ESCAPE_OR_UTF8 = /["\\\u0000-\u001f\u007f-\uffff]/;
 
-/** The bytes `value` takes in a JSON request body. */
+/** The bytes of `text` as a JSON string, quotes included. */
+function jsonStringBytes(text: string): number {
+  // Base64 ciphertexts, keys and IDs: a native scan proves one byte per character.
+  return NEEDS_ESCAPE_OR_UTF8.test(text) ? utf8Length(JSON.stringify(text)) : text.length + 2;
+}
+
+/**
+ * The bytes `value` takes in a JSON request body, as `JSON.stringify` writes it, counted by
+ * walking the value rather than writing it: a ciphertext is sized without a copy of it, and
+ * matrix-js-sdk serialises it once, for the body.
+ */
 export function jsonByteLength(value: JsonValue): number {
-  const json = JSON.stringify(value);
-  // Ciphertexts (base64) and most contents are ASCII: a native scan, not a loop per character.
-  return NON_ASCII.test(json) ? utf8Length(json) : json.length;
+  if (typeof value === "string") return jsonStringBytes(value);
+  if (typeof value === "number") return Number.isFinite(value) ? String(value).length : 4;
+  if (value === null || typeof value !== "object") return String(JSON.stringify(value)).length;
+  if (Array.isArray(value)) {
+    // `[` `]` and a comma between items; an item `JSON.stringify` cannot write becomes `null`.
+    let bytes = value.length === 0 ? 2 : value.length + 1;
+    for (const item of value as ReadonlyArray<JsonValue | undefined>)
+      bytes += item === undefined ? 4 : jsonByteLength(item);
+    return bytes;
+  }
+  let bytes = 2;
+  let members = 0;
+  const object = value as { readonly [key: string]: JsonValue | undefined };
+  for (const key in object) {
+    if (!Object.hasOwn(object, key)) continue;
+    const member = object[key];
+    // `JSON.stringify` leaves out members it cannot write.
+    if (member === undefined) continue;
+    bytes += jsonStringBytes(key) + 1 + jsonByteLength(member);
+    members++;
+  }
+  return members === 0 ? bytes : bytes + members - 1;
 }
 
 // What Olm adds to a content: the plaintext carries the sender's and recipient's IDs and keys

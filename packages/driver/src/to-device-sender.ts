@@ -21,6 +21,7 @@ import {
   SendToDeviceError,
   type ToDeviceTransport,
 } from "./transport.js";
+import { Uploads } from "./uploads.js";
 import { WorkSlices } from "./work-slices.js";
 
 // Sections 3.3, 5 and 6: from a decoded request to accepted `/sendToDevice` requests. A send
@@ -129,6 +130,54 @@ class KnownDevices {
   }
 }
 
+/**
+ * Below this many devices a group is encrypted in one call: encryption is quick, and each call
+ * is one session check by matrix-js-sdk. Batches are never smaller.
+ */
+const MIN_DEVICES_PER_BATCH = 256;
+
+/** One `/sendToDevice` request of a send, ready to leave. */
+interface Upload {
+  readonly eventType: string;
+  readonly chunk: ReadonlyArray<SizedMessage>;
+}
+
+/** One device of every user first (section 6's pipeline: see `deliver`), then the others. */
+function usersFirst(targets: ReadonlyArray<DeviceAddress>): {
+  ordered: ReadonlyArray<DeviceAddress>;
+  users: number;
+} {
+  const firsts: DeviceAddress[] = [];
+  const rest: DeviceAddress[] = [];
+  const seen = new Set<string>();
+  for (const target of targets) {
+    if (seen.has(target.userId)) rest.push(target);
+    else {
+      seen.add(target.userId);
+      firsts.push(target);
+    }
+  }
+  return { ordered: rest.length === 0 ? firsts : firsts.concat(rest), users: firsts.length };
+}
+
+/** Devices by user then ID: no key string built per device. */
+class DeviceSet {
+  private readonly users = new Map<string, Set<string>>();
+
+  add({ userId, deviceId }: DeviceAddress): void {
+    let devices = this.users.get(userId);
+    if (devices === undefined) {
+      devices = new Set();
+      this.users.set(userId, devices);
+    }
+    devices.add(deviceId);
+  }
+
+  has({ userId, deviceId }: DeviceAddress): boolean {
+    return this.users.get(userId)?.has(deviceId) === true;
+  }
+}
+
 /** Resolves when `promise` settles or after `ms`, whichever comes first; never rejects. */
 function settledWithin(promise: Promise<unknown>, ms: number): Promise<void> {
   return new Promise((resolve) => {
@@ -232,6 +281,12 @@ export class ToDeviceSender {
    * not reported yet is reported `deadline`, as the widget named it.
    */
   private ranOutOfTime(groups: ReadonlyArray<RecipientGroup>, attempt: Attempt): SendResult {
+    this.reportDeadline(groups, attempt);
+    return this.result(attempt, false);
+  }
+
+  /** Reports every recipient of `groups` not reported yet `deadline`, as the widget named it. */
+  private reportDeadline(groups: ReadonlyArray<RecipientGroup>, attempt: Attempt): void {
     for (const group of groups) {
       for (const userId of Object.keys(group.recipients)) {
         for (const deviceId of group.recipients[userId] ?? []) {
@@ -240,7 +295,6 @@ export class ToDeviceSender {
         }
       }
     }
-    return this.result(attempt, false);
   }
 
   /** Section 5 as the room is now. */
@@ -287,6 +341,7 @@ export class ToDeviceSender {
     if (context.signal?.aborted) return this.result(attempt, true);
     const slices = new WorkSlices();
     const lists = await deadline.race(this.deviceLists(usersOf(groups), encrypt));
+    slices.restart();
     if (lists === PASSED) return this.ranOutOfTime(groups, attempt);
     const known = new KnownDevices(lists);
 
@@ -303,8 +358,14 @@ export class ToDeviceSender {
     }
 
     const chunks = new ChunkBuilder(this.config.chunkLimits);
+    const uploads = new Uploads<Upload>(this.config.maxConcurrentRequests, async (next) => {
+      // A transport that answers at once (in memory) would otherwise send them all in one go.
+      if (slices.spent(next.chunk.length)) await slices.pause();
+      await this.sendChunk(next.eventType, next.chunk, attempt, plan);
+      slices.restart();
+    });
     let wireType = plan.type;
-    for (const { group, contentBytes } of sized) {
+    eachGroup: for (const [g, { group, contentBytes }] of sized.entries()) {
       const targets = await this.resolve(group, known, encrypt, attempt.failures, slices);
       if (targets.length === 0) continue;
       if (!encrypt) {
@@ -315,23 +376,66 @@ export class ToDeviceSender {
         }
         continue;
       }
-      const batch = await deadline.race(this.encrypt(plan.type, targets, group.content, attempt));
-      if (batch === PASSED) return this.ranOutOfTime(groups, attempt);
-      if (batch === undefined) continue;
-      wireType = batch.eventType;
-      // Section 6: each ciphertext is checked against the per-message cap.
-      for (const message of batch.messages) {
-        const bytes = jsonByteLength(message.content);
-        if (bytes > this.config.maxMessageBytes)
-          attempt.failures.add(message.userId, message.deviceId, "too_large");
-        else chunks.add({ ...message, bytes });
-        if (slices.spent(1 + bytes / 1024)) await slices.pause();
+      // Section 6's pipeline: a large group is encrypted in batches, and each request that is
+      // full leaves while the next batch is encrypted. The first batch names every user.
+      let size = this.devicesPerBatch(contentBytes);
+      const { ordered, users } =
+        targets.length <= size ? { ordered: targets, users: 0 } : usersFirst(targets);
+      size = Math.max(users, size);
+      for (let done = 0; done < ordered.length; ) {
+        const batchTargets = ordered.slice(done, done + size);
+        const batch = await deadline.race(
+          this.encrypt(plan.type, batchTargets, group.content, attempt, slices),
+        );
+        if (batch === PASSED) {
+          // Nothing has left yet: a send that ran out of time while preparing sends nothing.
+          if (uploads.started === 0) return this.ranOutOfTime(groups, attempt);
+          // Some requests left: the devices not encrypted yet are reported, and nothing more
+          // leaves (the chunks still open report their devices when their turn comes).
+          for (const t of ordered.slice(done))
+            attempt.failures.add(t.userId, t.deviceId, "deadline");
+          this.reportDeadline(
+            sized.slice(g + 1).map((later) => later.group),
+            attempt,
+          );
+          break eachGroup;
+        }
+        done += batchTargets.length;
+        if (batch === undefined) continue;
+        wireType = batch.eventType;
+        // Section 6: each ciphertext is checked against the per-message cap.
+        for (const message of batch.messages) {
+          const bytes = jsonByteLength(message.content);
+          if (bytes > this.config.maxMessageBytes)
+            attempt.failures.add(message.userId, message.deviceId, "too_large");
+          else chunks.add({ ...message, bytes });
+          if (slices.spent(1 + bytes / 1024)) await slices.pause();
+        }
+        if (done === ordered.length || deadline.passed) continue;
+        for (const chunk of chunks.takeClosed()) uploads.add({ eventType: wireType, chunk });
+        // The next batch closes the open request, now that ciphertexts' sizes are known.
+        size = Math.max(MIN_DEVICES_PER_BATCH, chunks.messagesToClose() ?? size);
       }
     }
     // Nothing has left yet: a send that ran out of time while preparing sends nothing.
-    if (deadline.passed) return this.ranOutOfTime(groups, attempt);
-    await this.sendChunks(wireType, chunks.finish(), attempt, plan, slices);
+    if (deadline.passed && uploads.started === 0) return this.ranOutOfTime(groups, attempt);
+    for (const chunk of chunks.finish()) uploads.add({ eventType: wireType, chunk });
+    await uploads.drained();
     return this.result(attempt, context.signal?.aborted === true);
+  }
+
+  /**
+   * How many devices one encryption call takes (section 6's pipeline): about a request and a
+   * quarter of ciphertexts, so that a request is full before the next batch is encrypted, and
+   * never fewer than `MIN_DEVICES_PER_BATCH`.
+   */
+  private devicesPerBatch(contentBytes: number): number {
+    const { maxMessagesPerRequest, maxBytesPerRequest } = this.config.chunkLimits;
+    const perRequest = Math.min(
+      maxMessagesPerRequest,
+      Math.floor(maxBytesPerRequest / estimatedMessageBytes(contentBytes, true)),
+    );
+    return Math.max(MIN_DEVICES_PER_BATCH, Math.ceil(perRequest * 1.25));
   }
 
   /**
@@ -457,19 +561,25 @@ export class ToDeviceSender {
     targets: ReadonlyArray<DeviceAddress>,
     content: JsonObject,
     attempt: Attempt,
+    slices: WorkSlices,
   ): Promise<{ eventType: string; messages: ReadonlyArray<DeviceMessage> } | undefined> {
     try {
       const batch = await this.config.transport.encryptToDeviceMessages(type, targets, content);
+      slices.restart();
       for (const failure of batch.failures)
         attempt.failures.add(failure.userId, failure.deviceId, failure.reason);
-      // A device the encryption layer skipped without saying why is still reported.
-      const covered = new Set<string>();
-      for (const m of batch.messages) covered.add(`${m.userId}\n${m.deviceId}`);
-      for (const f of batch.failures) covered.add(`${f.userId}\n${f.deviceId}`);
+      // A device the encryption layer skipped without saying why is still reported. In slices:
+      // at 1,000 devices these passes are milliseconds the host would otherwise wait through.
+      const covered = new DeviceSet();
+      for (const m of batch.messages) {
+        covered.add(m);
+        if (slices.spent(1)) await slices.pause();
+      }
+      for (const f of batch.failures) covered.add(f);
       for (const target of targets) {
-        if (!covered.has(`${target.userId}\n${target.deviceId}`)) {
+        if (!covered.has(target))
           attempt.failures.add(target.userId, target.deviceId, "no_olm_session");
-        }
+        if (slices.spent(1)) await slices.pause();
       }
       return batch;
     } catch (error) {
@@ -480,26 +590,6 @@ export class ToDeviceSender {
       for (const target of targets) attempt.failures.add(target.userId, target.deviceId, reason);
       return undefined;
     }
-  }
-
-  private async sendChunks(
-    eventType: string,
-    chunks: ReadonlyArray<ReadonlyArray<SizedMessage>>,
-    attempt: Attempt,
-    plan: SendPlan,
-    slices: WorkSlices,
-  ): Promise<void> {
-    let next = 0;
-    const worker = async (): Promise<void> => {
-      while (next < chunks.length) {
-        const chunk = chunks[next++] as ReadonlyArray<SizedMessage>;
-        // A transport that answers at once (in memory) would otherwise send them all in one go.
-        if (slices.spent(chunk.length)) await slices.pause();
-        await this.sendChunk(eventType, chunk, attempt, plan);
-      }
-    };
-    const workers = Math.min(this.config.maxConcurrentRequests, chunks.length);
-    await Promise.all(Array.from({ length: workers }, worker));
   }
 
   /**

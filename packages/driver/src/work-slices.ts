@@ -53,6 +53,15 @@ export class WorkSlices {
   /** Gives the host's event loop a turn, then starts a new slice. */
   async pause(): Promise<void> {
     await nextMacrotask();
+    this.restart();
+  }
+
+  /**
+   * Starts a new slice after the send waited on something else (a key query, encryption, a
+   * request): the event loop had its turns meanwhile, and the time waited is not the send's
+   * work. Without it a small send would give way right after a wait, for nothing.
+   */
+  restart(): void {
     this.units = 0;
     this.unclocked = 0;
     this.started = performance.now();

@@ -26,6 +26,9 @@ function fakeClient() {
   const tracked = new Set<string>();
   const keyQueries: string[][] = [];
   let outstandingStatus = 0;
+  let deviceInfoCalls = 0;
+  /** Members of the encrypted rooms this account has joined. */
+  const encryptedRooms: Array<Set<string>> = [];
   let mostOutstandingStatus = 0;
   const olmMachine = {
     userId: new FakeUserId("@me:example.org"),
@@ -43,13 +46,15 @@ function fakeClient() {
     outgoingRequestsManager: { doProcessOutgoingRequests: async () => undefined },
     outgoingRequestProcessor: { makeOutgoingRequest: async () => undefined },
     // Two devices per user: DEV0 cross-signed by its owner, DEV1 not.
-    getUserDeviceInfo: async (users: string[]) =>
-      new Map(
+    getUserDeviceInfo: async (users: string[]) => {
+      deviceInfoCalls++;
+      return new Map(
         users.map((userId) => [
           userId,
           new Map(["DEV0", "DEV1"].map((deviceId) => [deviceId, { deviceId, verified: 0 }])),
         ]),
-      ),
+      );
+    },
     getDeviceVerificationStatus: async (_userId: string, deviceId: string) => {
       outstandingStatus++;
       mostOutstandingStatus = Math.max(mostOutstandingStatus, outstandingStatus);
@@ -64,7 +69,12 @@ function fakeClient() {
   };
   const client = {
     getCrypto: () => crypto,
-    getRooms: () => [],
+    getRooms: () =>
+      encryptedRooms.map((members) => ({
+        getMyMembership: () => "join",
+        hasEncryptionStateEvent: () => true,
+        getMember: (userId: string) => (members.has(userId) ? { membership: "join" } : null),
+      })),
     sendToDevice: async () => ({}),
     on(event: string, listener: Listener) {
       const set = listeners.get(event) ?? new Set();
@@ -81,6 +91,8 @@ function fakeClient() {
     client: client as unknown as MatrixJsSdkClient,
     listenerCount: () => [...listeners.values()].reduce((n, set) => n + set.size, 0),
     keyQueries,
+    encryptedRooms,
+    deviceInfoCalls: () => deviceInfoCalls,
     mostOutstandingStatus: () => mostOutstandingStatus,
   };
 }
@@ -139,6 +151,22 @@ describe("MatrixJsSdkTransport resources", () => {
     } finally {
       vi.useRealTimers();
     }
+  });
+
+  it("answers from its cached device list once the user shares an encrypted room", async () => {
+    const fake = fakeClient();
+    const transport = transportOn(fake);
+    const carol = "@carol:example.org";
+    // No shared room yet: tracked and queried by the transport itself.
+    await transport.getUserDevices([carol], { downloadUncached: true });
+    expect(fake.deviceInfoCalls()).toBe(1);
+    // Now /sync keeps Carol's list up to date: the cached one is good.
+    fake.encryptedRooms.push(new Set([carol]));
+    fake.keyQueries.length = 0;
+    const lists = await transport.getUserDevices([carol], { downloadUncached: true });
+    expect(lists.get(carol)).toEqual(["DEV0", "DEV1"]);
+    expect(fake.deviceInfoCalls()).toBe(1);
+    expect(fake.keyQueries).toEqual([]);
   });
 
   it("answers a send to more users than it caches at once", async () => {

@@ -241,3 +241,142 @@ describe("a large send gives the host's event loop a turn", () => {
     expect(turns).toBeGreaterThanOrEqual(2);
   });
 });
+
+describe("a small send takes no turn it does not need", () => {
+  it("goes on in the same task after a slow device list lookup, for 100 devices", async () => {
+    // The lookup answers from a timer, well after the send's first slice began.
+    class SlowLookup extends RecordingTransport {
+      onAnswer: () => void = () => undefined;
+      override async getUserDevices(userIds: ReadonlyArray<string>) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        this.onAnswer();
+        return new Map(userIds.map((userId) => [userId, deviceIds(100)]));
+      }
+    }
+    const transport = new SlowLookup();
+    let settled = false;
+    // Another macrotask of the host, armed when the lookup answers: it runs only if the send
+    // gives way before it is done.
+    let turns = 0;
+    transport.onAnswer = () =>
+      setImmediate(() => {
+        if (!settled) turns++;
+      });
+    const result = await sender(transport)
+      .send(request({ n: 1 }, { [BOB]: ["*"] }, true), globalWidget())
+      .finally(() => {
+        settled = true;
+      });
+    expect(result).toEqual({ kind: "delivered" });
+    expect(transport.sent.flatMap((r) => r.messages)).toHaveLength(100);
+    expect(turns).toBe(0);
+  });
+});
+
+describe("a large encrypted send uploads while it encrypts", () => {
+  /** Records when encryption calls start and end and when requests leave. */
+  class TimelineTransport extends RecordingTransport {
+    readonly events: string[] = [];
+    readonly encryptedFor: Array<ReadonlyArray<DeviceAddress>> = [];
+    inFlight = 0;
+    mostInFlight = 0;
+    override async encryptToDeviceMessages(
+      eventType: string,
+      devices: ReadonlyArray<DeviceAddress>,
+      content: JsonObject,
+    ): Promise<EncryptedBatch> {
+      this.events.push("encrypt");
+      this.encryptedFor.push(devices);
+      // Encryption takes a while, as Olm's does: a macrotask per call.
+      await new Promise((resolve) => setImmediate(resolve));
+      const batch = await super.encryptToDeviceMessages(eventType, devices, content);
+      this.events.push("encrypted");
+      return batch;
+    }
+    override async sendToDevice(eventType: string, messages: ReadonlyArray<DeviceMessage>) {
+      this.events.push("send");
+      this.inFlight++;
+      this.mostInFlight = Math.max(this.mostInFlight, this.inFlight);
+      await new Promise((resolve) => setImmediate(resolve));
+      await super.sendToDevice(eventType, messages);
+      this.inFlight--;
+    }
+  }
+
+  const users = Array.from({ length: 10 }, (_, i) => `@u${i}:example.org`);
+  const lists = new Map(users.map((userId) => [userId, deviceIds(100)]));
+
+  it("sends its first request before the last device is encrypted, each device once, in the fewest requests", async () => {
+    const transport = new TimelineTransport(lists);
+    const result = await sender(transport).send(
+      request({ pad: "x".repeat(1_200) }, Object.fromEntries(users.map((u) => [u, ["*"]])), true),
+      globalWidget(),
+    );
+    expect(result).toEqual({ kind: "delivered" });
+    expect(transport.events.indexOf("send")).toBeLessThan(
+      transport.events.lastIndexOf("encrypted"),
+    );
+    const sentTo = transport.sent.flatMap((r) =>
+      r.messages.map((m) => `${m.userId} ${m.deviceId}`),
+    );
+    expect(sentTo).toHaveLength(1_000);
+    expect(new Set(sentTo).size).toBe(1_000);
+    // ~1.2 KB ciphertexts: 1.25 MB fit in two requests of the default limits.
+    expect(transport.sent).toHaveLength(2);
+    expect(transport.mostInFlight).toBeLessThanOrEqual(4);
+  });
+
+  it("names every user in its first encryption call, so sessions are claimed once", async () => {
+    const transport = new TimelineTransport(lists);
+    await sender(transport).send(
+      request({ pad: "x".repeat(1_200) }, Object.fromEntries(users.map((u) => [u, ["*"]])), true),
+      globalWidget(),
+    );
+    expect(transport.encryptedFor.length).toBeGreaterThan(1);
+    expect(new Set(transport.encryptedFor[0]?.map((d) => d.userId))).toEqual(new Set(users));
+    expect(transport.encryptedFor.flat()).toHaveLength(1_000);
+  });
+
+  it("encrypts a send to 200 devices in one call", async () => {
+    const transport = new TimelineTransport(new Map([[BOB, deviceIds(200)]]));
+    await sender(transport).send(
+      request({ pad: "x".repeat(1_200) }, { [BOB]: ["*"] }, true),
+      globalWidget(),
+    );
+    expect(transport.encryptCalls).toBe(1);
+    expect(transport.sent).toHaveLength(1);
+  });
+});
+
+describe("a deadline in the middle of a pipelined send", () => {
+  it("keeps what left, reports the devices not encrypted yet as deadline, and sends no more", async () => {
+    // The second encryption call never ends: the deadline passes while it runs.
+    class StallsAfterFirstBatch extends RecordingTransport {
+      override async encryptToDeviceMessages(
+        eventType: string,
+        devices: ReadonlyArray<DeviceAddress>,
+        content: JsonObject,
+      ): Promise<EncryptedBatch> {
+        if (this.encryptCalls === 1) return new Promise<never>(() => undefined);
+        return super.encryptToDeviceMessages(eventType, devices, content);
+      }
+    }
+    const transport = new StallsAfterFirstBatch(new Map([[BOB, deviceIds(1_000)]]));
+    const result = await sender(transport, {
+      chunkLimits: { maxMessagesPerRequest: 100, maxBytesPerRequest: 1_000_000 },
+    }).send(request({ n: 1 }, { [BOB]: ["*"] }, true), {
+      ...globalWidget(),
+      answerDeadlineMs: 100,
+    });
+    // The first batch (256 devices) filled two requests, which left; the rest did not.
+    const delivered = transport.sent.flatMap((r) => r.messages.map((m) => m.deviceId));
+    expect(transport.sent).toHaveLength(2);
+    expect(delivered).toHaveLength(200);
+    expect(result.kind).toBe("delivered");
+    if (result.kind !== "delivered") return;
+    const failures = result.failures?.[BOB] ?? {};
+    expect(Object.keys(failures)).toHaveLength(800);
+    expect(new Set(Object.values(failures))).toEqual(new Set(["deadline"]));
+    for (const deviceId of delivered) expect(failures[deviceId]).toBeUndefined();
+  });
+});
