@@ -22,7 +22,7 @@ if (typeof (Promise as { withResolvers?: unknown }).withResolvers !== "function"
   });
 }
 
-// The widget harnesses (e.g. tooling/e2e/test/support/widget-frame.ts) need a global that is an
+// The widget harnesses (`@widget-todevice/widget-frames`) need a global that is an
 // EventTarget, as `window` is in a page: matrix-widget-api listens for `message` on `globalThis`.
 // These tests run in Node (matrix-js-sdk needs Node's own fetch), so give globalThis an
 // EventTarget's methods.
