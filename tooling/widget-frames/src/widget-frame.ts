@@ -2,6 +2,7 @@
  * A widget in a frame, for tests: a real matrix-widget-api `WidgetApi` (the widget) and a real
  * `ClientWidgetApi` (the host), exchanging real `postMessage`s through two `FrameWindow`s.
  */
+import { FORMAT_IDENTIFIERS } from "@widget-todevice/codec";
 import {
   ClientWidgetApi,
   CurrentApiVersions,
@@ -41,10 +42,10 @@ export interface WidgetFrameOptions {
   /** The host's whole `WidgetDriver` (approvals and room data). Give this or `grant`. */
   readonly driver?: WidgetDriver;
   /**
-   * The format identifiers the widget advertises besides the stock versions (a newer widget);
-   * nothing for a stock matrix-widget-api widget.
+   * The format identifiers the widget advertises besides the stock versions: `true` for every
+   * one the codec knows (a newer widget), a list for those; nothing for a stock widget.
    */
-  readonly advertisesFormats?: ReadonlyArray<string>;
+  readonly advertisesFormats?: boolean | ReadonlyArray<string>;
   /**
    * Hand the widget side out unstarted and bare: the widget (a `RoomWidgetClient`, a stock
    * widget) starts its `WidgetApi` and says `content_loaded` itself (`waitForIframeLoad: false`,
@@ -63,6 +64,19 @@ export type Reply =
     };
 
 export class WidgetFrame {
+  /**
+   * This class with a default for hosts given neither `grant` nor `driver`: each suite's own
+   * approvals (the driver's capability helper, which this package cannot depend on).
+   */
+  static granting(defaultGrant: Grant): new (options?: WidgetFrameOptions) => WidgetFrame {
+    return class extends WidgetFrame {
+      constructor(options: WidgetFrameOptions = {}) {
+        const given = options.grant !== undefined || options.driver !== undefined;
+        super(given ? options : { ...options, grant: defaultGrant });
+      }
+    };
+  }
+
   readonly widgetApi: WidgetApi;
   readonly clientApi: ClientWidgetApi;
   /** The `data` of every `toWidget` `send_to_device` the widget received. */
@@ -106,7 +120,10 @@ export class WidgetFrame {
       if (parent === undefined) Reflect.deleteProperty(globalThis, "parent");
       else Object.defineProperty(globalThis, "parent", parent);
     }
-    const advertised = options.advertisesFormats;
+    const advertised =
+      options.advertisesFormats === true
+        ? FORMAT_IDENTIFIERS
+        : options.advertisesFormats || undefined;
     if (advertised !== undefined) {
       this.widgetApi.on(
         `action:${WidgetApiFromWidgetAction.SupportedApiVersions}`,
