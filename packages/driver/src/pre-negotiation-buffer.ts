@@ -1,4 +1,5 @@
-import { utf8Length } from "./message-size.js";
+import type { JsonValue } from "@widget-todevice/codec";
+import { jsonByteLength, utf8Length } from "./message-size.js";
 import type { ReceivedToDeviceMessage } from "./transport.js";
 
 // docs/protocol.md §7: messages that arrive before a widget's capabilities are negotiated wait
@@ -51,7 +52,8 @@ function sizeOf({ message }: ReceivedToDeviceMessage): number {
   return (
     utf8Length(message.type) +
     utf8Length(message.sender) +
-    utf8Length(JSON.stringify(message.content))
+    // Parsed from a `/sync` body, so JSON; measured without serialising it again.
+    jsonByteLength(message.content as JsonValue)
   );
 }
 

@@ -71,7 +71,7 @@ export function toGetter(value: boolean | (() => boolean)): () => boolean {
 }
 
 /** The widget API response for a send result (sections 6 and 8), in the codec's reply shapes. */
-export function responseOf(result: SendResult): SendToDeviceReplyWire {
+function responseOf(result: SendResult): SendToDeviceReplyWire {
   switch (result.kind) {
     case "delivered":
       return result.failures === undefined ? successReply() : partialReply(result.failures);

@@ -16,7 +16,7 @@ const MessageChannelAtLoad = globalThis.MessageChannel;
 const setTimeoutAtLoad = globalThis.setTimeout;
 
 /** Resolves in a later macrotask, after the host's pending events had their turn. */
-export function nextMacrotask(): Promise<void> {
+function nextMacrotask(): Promise<void> {
   return new Promise((resolve) => {
     if (setImmediateAtLoad !== undefined) setImmediateAtLoad(resolve);
     else if (MessageChannelAtLoad !== undefined) {
